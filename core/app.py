@@ -1,0 +1,100 @@
+"""Everything one Taskgate process holds: settings, database, limiter, background jobs.
+
+``start_app`` is called once per process (the Streamlit entrypoint caches
+it with ``st.cache_resource``; tests and tools call it directly). It migrates
+the database, loads the groups into a fresh limiter, wires the limiter's run
+events to the database, and starts the scheduler. ``App.close`` undoes it in
+reverse order and is also registered to run at interpreter exit, so events
+still in the recorder's queue reach the database when the server stops.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import socket
+from dataclasses import dataclass
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine, update
+from sqlmodel import select
+
+from core.group_sync import GroupSync
+from core.limiter import Limiter
+from core.runs import RunRecorder
+from core.scheduler import CONFIG_RELOAD_INTERVAL_S, add_interval_job, build_scheduler
+from core.settings import Settings
+from db.engine import get_engine, session_scope
+from db.migrate import upgrade
+from db.models import TaskRun, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: Engine
+    limiter: Limiter
+    recorder: RunRecorder
+    groups: GroupSync
+    scheduler: BackgroundScheduler
+
+    def close(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        self.recorder.close()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def mark_orphaned_runs_lost(engine: Engine) -> int:
+    """Runs left queued or running by a dead process on this host can never finish."""
+    host = socket.gethostname()
+    with session_scope(engine) as session:
+        pids = session.exec(
+            select(TaskRun.pid)
+            .where(TaskRun.host == host, TaskRun.status.in_(("queued", "running")))
+            .distinct()
+        ).all()
+        dead = [pid for pid in pids if pid != os.getpid() and not _pid_alive(pid)]
+        if not dead:
+            return 0
+        result = session.execute(
+            update(TaskRun)
+            .where(
+                TaskRun.host == host,
+                TaskRun.pid.in_(dead),
+                TaskRun.status.in_(("queued", "running")),
+            )
+            .values(status="lost", finished_at=utcnow(), error="The server process stopped.")
+        )
+        return result.rowcount
+
+
+def start_app(settings: Settings) -> App:
+    upgrade(settings.database_url)
+    engine = get_engine(settings.database_url)
+    lost = mark_orphaned_runs_lost(engine)
+    if lost:
+        log.warning("marked %d run(s) of stopped processes as lost", lost)
+    recorder = RunRecorder(engine)
+    limiter = Limiter(default_limit=settings.default_limit, events=recorder)
+    groups = GroupSync(engine, limiter)
+    groups.refresh()
+    groups.seed_durations()
+    scheduler = build_scheduler()
+    add_interval_job(scheduler, "reload-groups", groups.poll, CONFIG_RELOAD_INTERVAL_S)
+    scheduler.start()
+    app = App(settings, engine, limiter, recorder, groups, scheduler)
+    atexit.register(app.close)
+    return app

@@ -1,0 +1,212 @@
+"""The in-process limiter: named groups of slots with FIFO queues.
+
+Everything that decides who runs happens under one lock and takes
+microseconds; everything that may be slow (event sinks, ``on_wait``
+callbacks) happens on the requesting thread after the lock is released, so a
+hand-off to the next waiter never waits for I/O.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from threading import Lock
+from typing import Any
+
+from core.limiter.config import GroupConfig
+from core.limiter.errors import GroupRemoved, QueueTimeout
+from core.limiter.events import EventRelay, RunEvents, body_outcome, describe, waiting_outcome
+from core.limiter.group import GroupState, Turn, Waiter
+from core.limiter.records import GroupSnapshot, RunInfo, WaitInfo
+
+logger = logging.getLogger(__name__)
+
+POLL_S = 0.1
+"""Longest single condition wait: bounds how stale a waiter's view of timeouts can get."""
+
+REPORT_EVERY_S = 0.2
+"""How often ``on_wait`` runs while waiting: the UI's chance to show progress or give up."""
+
+
+class Limiter:
+    """Limits how many runs of each named group execute at once.
+
+    Groups are keyed by their name ignoring case. A group used before it is
+    configured is created with ``default_limit``, so code can name a group
+    and an admin can tune it later. Settings changed with ``configure``
+    apply at once, also to requests already waiting.
+    """
+
+    def __init__(self, default_limit: int = 1, events: RunEvents | None = None) -> None:
+        if default_limit < 1:
+            raise ValueError(f"The default limit must be at least 1 (got {default_limit}).")
+        self._default_limit = default_limit
+        self._events = EventRelay(events)
+        self._lock = Lock()
+        self._groups: dict[str, GroupState] = {}
+
+    def configure(self, config: GroupConfig) -> None:
+        """Create a group or replace its settings.
+
+        Raising the limit or unpausing admits waiters at once; lowering the
+        limit or pausing stops nothing already running. No ``group_created``
+        event is sent: settings arrive from whoever stores them.
+        """
+        with self._lock:
+            group = self._groups.get(config.key)
+            if group is None:
+                self._groups[config.key] = GroupState(config)
+            else:
+                group.config = config
+                group.admit()
+
+    def remove(self, name: str) -> bool:
+        """Delete a group; False if there was none.
+
+        Its waiters get GroupRemoved; its running runs finish normally. Using
+        the name again creates a fresh group with the default limit.
+        """
+        with self._lock:
+            group = self._groups.pop(name.casefold(), None)
+            if group is None:
+                return False
+            group.evict_waiters()
+        logger.info("Removed group %s", group.config.name)
+        return True
+
+    def seed_duration(self, name: str, seconds: float) -> bool:
+        """Give a group's ETA estimate a starting point, e.g. from stored run history.
+
+        False if there is no such group: history may name a group removed
+        since, and that is no reason to fail.
+        """
+        with self._lock:
+            group = self._groups.get(name.casefold())
+            if group is None:
+                return False
+            group.durations.seed(seconds)
+        return True
+
+    def groups(self) -> list[GroupConfig]:
+        """Every group's settings, in the order the groups were created."""
+        with self._lock:
+            return [group.config for group in self._groups.values()]
+
+    def snapshot(self) -> dict[str, GroupSnapshot]:
+        """Every group's settings and occupancy at one instant, keyed by display name."""
+        with self._lock:
+            return {group.config.name: group.snapshot() for group in self._groups.values()}
+
+    @contextmanager
+    def slot(
+        self,
+        group: str,
+        *,
+        owner: str = "anonymous",
+        task: str = "",
+        params: dict[str, Any] | None = None,
+        on_wait: Callable[[WaitInfo], object] | None = None,
+    ) -> Iterator[RunInfo]:
+        """Hold one slot of ``group`` for the duration of the ``with`` block.
+
+        Blocks until the slot is granted, calling ``on_wait`` on entering the
+        queue and every ``REPORT_EVERY_S`` after. Whatever ends the wait or
+        the block, including an exception raised by ``on_wait`` or a
+        BaseException such as Streamlit's stop, gives the slot or the place
+        in the queue back and is reported once to ``run_finished``.
+        """
+        run = RunInfo(group=group, owner=owner, task=task, params=params)
+        try:
+            state = self._acquire(run, on_wait)
+        except BaseException as exc:
+            run.finished_at = time.time()
+            self._events.run_finished(run, waiting_outcome(exc), describe(exc))
+            raise
+        try:
+            self._events.run_started(run)
+            yield run
+        except BaseException as exc:
+            self._release(state, run)
+            self._events.run_finished(run, body_outcome(exc), describe(exc))
+            raise
+        self._release(state, run)
+        self._events.run_finished(run, "succeeded", None)
+
+    def _acquire(self, run: RunInfo, on_wait: Callable[[WaitInfo], object] | None) -> GroupState:
+        created: GroupConfig | None = None
+        try:
+            with self._lock:
+                state = self._groups.get(run.group.casefold())
+                if state is None:
+                    created = GroupConfig(name=run.group, limit=self._default_limit)
+                    state = self._groups[created.key] = GroupState(created)
+                waiter = state.request(run)
+        finally:
+            if created is not None:
+                logger.info("Created group %s with the default limit", created.name)
+                self._events.group_created(created)
+        if waiter is None:
+            return state
+        try:
+            self._events.run_queued(run)
+            self._wait_for_turn(state, waiter, on_wait)
+        except BaseException:
+            with self._lock:
+                state.withdraw(waiter)
+            raise
+        return state
+
+    def _wait_for_turn(
+        self,
+        state: GroupState,
+        waiter: Waiter,
+        on_wait: Callable[[WaitInfo], object] | None,
+    ) -> None:
+        """Wait in short slices until granted, calling ``on_wait`` between them without the lock."""
+        report_due = time.monotonic() if on_wait is not None else None
+        while True:
+            with self._lock:
+                step = self._next_step(state, waiter, report_due)
+            if step is None:
+                return
+            if isinstance(step, WaitInfo):
+                if on_wait is not None:
+                    on_wait(step)
+                report_due = time.monotonic() + REPORT_EVERY_S
+            elif waiter.wakeup.wait(step) and waiter.turn is Turn.GRANTED:
+                # The turn leaves QUEUED only under the lock and before the
+                # wake-up is set, so a granted waiter goes on without the lock.
+                return
+
+    def _next_step(
+        self, state: GroupState, waiter: Waiter, report_due: float | None
+    ) -> WaitInfo | float | None:
+        """Under the lock: None if granted, a WaitInfo if a report is due, else seconds to wait.
+
+        Raises GroupRemoved or QueueTimeout; the caller withdraws the waiter.
+        The timeout is read from the live config, so editing it applies to
+        requests already waiting.
+        """
+        if waiter.turn is Turn.GRANTED:
+            return None
+        if waiter.turn is Turn.REMOVED:
+            raise GroupRemoved(state.config.name)
+        now = time.monotonic()
+        wait_s = POLL_S
+        timeout_s = state.config.queue_timeout_s
+        if timeout_s is not None:
+            left = waiter.queued_mono + timeout_s - now
+            if left <= 0:
+                raise QueueTimeout(state.config.name, timeout_s)
+            wait_s = min(wait_s, left)
+        if report_due is not None:
+            if now >= report_due:
+                return state.wait_info(waiter)
+            wait_s = min(wait_s, report_due - now)
+        return wait_s
+
+    def _release(self, state: GroupState, run: RunInfo) -> None:
+        with self._lock:
+            state.release(run)

@@ -1,0 +1,209 @@
+"""Train a small MLP classifier on a synthetic 2-D data set and map its decision boundary.
+
+Data and initial weights come from a generator seeded by the ``seed`` input and are
+made on the CPU, then moved to the device, so a seed names one run: the same on every
+CPU run, and the same starting point on any device. Training is full-batch Adam,
+which has no batch-order randomness either.
+"""
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional
+
+from core.tasks.datasets import DATASETS, class_count, make_dataset
+from core.tasks.device import describe, release_cached_memory
+from core.tasks.params import FieldSpec, parse_fields
+from core.tasks.progress import Progress
+
+FIELDS = (
+    FieldSpec.choice("dataset", "Data set", DATASETS, "spirals"),
+    FieldSpec.integer(
+        "arms", "Spiral arms", 2, 6, 3, help="Number of spiral arms, one class each (spirals only)."
+    ),
+    FieldSpec.integer(
+        "samples",
+        "Samples",
+        low=100,
+        high=20000,
+        default=1500,
+        step=100,
+        help="Points generated; a fifth are held out to measure test accuracy.",
+    ),
+    FieldSpec.integer("hidden", "Hidden width", 4, 512, 64, step=4),
+    FieldSpec.integer("layers", "Hidden layers", 1, 6, 3),
+    FieldSpec.integer("epochs", "Epochs", 10, 5000, 400, step=10),
+    FieldSpec.number("learning_rate", "Learning rate", 0.0001, 1.0, 0.01, step=0.001),
+    FieldSpec.number(
+        "noise",
+        "Noise",
+        low=0.0,
+        high=0.5,
+        default=0.05,
+        step=0.01,
+        help="Standard deviation of the jitter added to every point; the data spans about 2.",
+    ),
+    FieldSpec.integer("seed", "Seed", 0, 2**31 - 1, 0),
+)
+
+TEST_FRACTION = 0.2
+GRID_SIZE = 120
+"""Points per side of the decision-boundary grid."""
+GRID_MARGIN = 0.1
+"""Share of the data's extent added around it on every side of the grid."""
+REPORT_INTERVAL_S = 0.1
+"""Epochs are often a millisecond; progress is reported at most this often (and at the
+first and last epoch) so the UI is not flooded and the device is not synchronised
+every epoch for a loss value nobody sees."""
+
+
+@dataclass(frozen=True)
+class ClassifierParams:
+    dataset: str
+    arms: int
+    samples: int
+    hidden: int
+    layers: int
+    epochs: int
+    learning_rate: float
+    noise: float
+    seed: int
+
+    @property
+    def classes(self) -> int:
+        return class_count(self.dataset, self.arms)
+
+
+@dataclass(frozen=True)
+class ClassifierResult:
+    loss_curve: tuple[float, ...]
+    """Training cross-entropy, one value per epoch."""
+    train_accuracy: float
+    test_accuracy: float
+    classes: int
+    points: np.ndarray
+    """(N, 2) float32: every generated point, training and held-out."""
+    labels: np.ndarray
+    """(N,) int64 class of each point."""
+    is_test: np.ndarray
+    """(N,) bool: True for held-out points."""
+    grid_x: np.ndarray
+    """(G,) float32 x coordinates of the grid columns."""
+    grid_y: np.ndarray
+    """(G,) float32 y coordinates of the grid rows."""
+    grid_class: np.ndarray
+    """(G, G) int64 predicted class, indexed [row (y), column (x)] as heatmaps expect."""
+    grid_confidence: np.ndarray
+    """(G, G) float32 probability of the predicted class."""
+    device_name: str
+    elapsed_s: float
+
+
+def parse(raw: Mapping[str, object], device: torch.device | None = None) -> ClassifierParams:
+    """Validate ``raw``; ``device`` is accepted for a uniform signature, as any fits."""
+    return ClassifierParams(**parse_fields(FIELDS, raw))
+
+
+def train_classifier(
+    params: ClassifierParams, progress: Progress, device: torch.device
+) -> ClassifierResult:
+    """Train on ``device`` with progress every REPORT_INTERVAL_S, then evaluate."""
+    started = time.perf_counter()
+    progress(0.0, f"Preparing data and model on {describe(device)}")
+    generator = torch.Generator().manual_seed(params.seed)
+    points, labels = make_dataset(
+        params.dataset, params.samples, params.arms, params.noise, generator
+    )
+    train_count = points.shape[0] - math.ceil(points.shape[0] * TEST_FRACTION)
+    is_test = torch.arange(points.shape[0]) >= train_count
+    # Device state lives only in this frame and is dropped in ``finally``: a cancelled
+    # run's traceback keeps this frame, and with it anything still bound here, alive.
+    model = optimizer = x = y = losses = loss = None
+    try:
+        model = _build_mlp(params, generator).to(device)
+        x, y = points.to(device), labels.to(device)
+        optimizer = torch.optim.Adam(model.parameters(), lr=params.learning_rate)
+        losses = torch.empty(params.epochs, device=device)
+        last_report = -math.inf
+        for epoch in range(params.epochs):
+            optimizer.zero_grad(set_to_none=True)
+            loss = functional.cross_entropy(model(x[:train_count]), y[:train_count])
+            loss.backward()
+            optimizer.step()
+            losses[epoch] = loss.detach()
+            now = time.perf_counter()
+            if now - last_report >= REPORT_INTERVAL_S or epoch + 1 == params.epochs:
+                last_report = now
+                progress(
+                    (epoch + 1) / params.epochs,
+                    f"Epoch {epoch + 1}/{params.epochs}: loss {loss.item():.4f}",
+                )
+        loss_curve = tuple(losses.tolist())
+        with torch.inference_mode():
+            correct = (model(x).argmax(dim=1) == y).cpu()
+            grid_x, grid_y, grid_class, grid_confidence = _decision_grid(model, points, device)
+    finally:
+        model = optimizer = x = y = losses = loss = None
+        release_cached_memory(device)
+    return ClassifierResult(
+        loss_curve=loss_curve,
+        train_accuracy=float(correct[~is_test].float().mean()),
+        test_accuracy=float(correct[is_test].float().mean()),
+        classes=params.classes,
+        points=points.numpy(),
+        labels=labels.numpy(),
+        is_test=is_test.numpy(),
+        grid_x=grid_x,
+        grid_y=grid_y,
+        grid_class=grid_class,
+        grid_confidence=grid_confidence,
+        device_name=describe(device),
+        elapsed_s=time.perf_counter() - started,
+    )
+
+
+def _build_mlp(params: ClassifierParams, generator: torch.Generator) -> nn.Sequential:
+    """ReLU MLP on the CPU with weights drawn from ``generator``, not the global RNG.
+
+    The layers are created on the meta device and initialised explicitly, so runs in
+    other threads neither disturb nor are disturbed by this run's random numbers.
+    """
+    widths = [2] + [params.hidden] * params.layers
+    modules: list[nn.Module] = []
+    for fan_in, fan_out in zip(widths[:-1], widths[1:], strict=True):
+        modules += [nn.Linear(fan_in, fan_out, device="meta"), nn.ReLU()]
+    modules.append(nn.Linear(params.hidden, params.classes, device="meta"))
+    model = nn.Sequential(*modules).to_empty(device="cpu")
+    for layer in model:
+        if isinstance(layer, nn.Linear):
+            # nn.Linear's own initialisation, with the generator passed through.
+            nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+            bound = 1 / math.sqrt(layer.in_features)
+            nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+    return model
+
+
+def _decision_grid(
+    model: nn.Module, points: torch.Tensor, device: torch.device
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Predicted class and its probability on a GRID_SIZE² grid around the data."""
+    low, high = points.min(dim=0).values, points.max(dim=0).values
+    margin = (high - low) * GRID_MARGIN
+    low, high = low - margin, high + margin
+    grid_x = torch.linspace(float(low[0]), float(high[0]), GRID_SIZE)
+    grid_y = torch.linspace(float(low[1]), float(high[1]), GRID_SIZE)
+    mesh_y, mesh_x = torch.meshgrid(grid_y, grid_x, indexing="ij")
+    queries = torch.stack((mesh_x.reshape(-1), mesh_y.reshape(-1)), dim=1).to(device)
+    confidence, predicted = model(queries).softmax(dim=1).max(dim=1)
+    shape = (GRID_SIZE, GRID_SIZE)
+    return (
+        grid_x.numpy(),
+        grid_y.numpy(),
+        predicted.reshape(shape).cpu().numpy(),
+        confidence.reshape(shape).cpu().numpy(),
+    )

@@ -1,0 +1,139 @@
+"""The tables, named so that people and tools can query them directly.
+
+Every numeric rule of a group is also a CHECK constraint, so a row written by
+hand or by another tool cannot break the limiter's assumptions. All times are
+aware UTC datetimes (``utcnow()``); SQLModel's UTCDateTime stores them as
+UTC on SQLite, which has no time zones, and as timestamptz on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Column, Index, func
+from sqlmodel import Field, SQLModel
+
+GROUP_NAME_MAX = 64
+RUN_STATUSES = (
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "cancelled",
+    "timed_out",
+    "rejected",
+    "lost",
+)
+FINISHED_STATUSES = RUN_STATUSES[2:]
+
+
+def utcnow() -> datetime:
+    """The current time in UTC, the one convention for every stored time."""
+    return datetime.now(UTC)
+
+
+def _status_check() -> str:
+    return "status IN (" + ", ".join(f"'{s}'" for s in RUN_STATUSES) + ")"
+
+
+class ConcurrencyGroup(SQLModel, table=True):
+    """A named group of slots: at most ``limit`` runs at once, the rest wait in FIFO order."""
+
+    __tablename__ = "concurrency_group"
+    __table_args__ = (
+        CheckConstraint('"limit" >= 1', name="ck_group_limit"),
+        CheckConstraint("max_queue IS NULL OR max_queue >= 0", name="ck_group_max_queue"),
+        CheckConstraint(
+            "queue_timeout_s IS NULL OR queue_timeout_s > 0", name="ck_group_queue_timeout"
+        ),
+        CheckConstraint(
+            "per_owner_limit IS NULL OR per_owner_limit >= 1", name="ck_group_per_owner_limit"
+        ),
+        CheckConstraint(
+            f"length(name) BETWEEN 1 AND {GROUP_NAME_MAX}", name="ck_group_name_length"
+        ),
+        CheckConstraint("version >= 1", name="ck_group_version"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=GROUP_NAME_MAX)
+    limit: int = 1
+    paused: bool = False
+    max_queue: int | None = None
+    queue_timeout_s: float | None = None
+    per_owner_limit: int | None = None
+    description: str = ""
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    updated_by: str = "system"
+
+
+# Names are unique ignoring case. The expression index must name the real
+# column, so it is declared once the table exists. (SQLite's lower() folds
+# ASCII only; core/groups.py also compares casefolded names for the rest.)
+Index("uq_group_name_ci", func.lower(ConcurrencyGroup.__table__.c.name), unique=True)
+
+
+class TaskRun(SQLModel, table=True):
+    """One request for a slot, for its whole life: queued, running, then an outcome."""
+
+    __tablename__ = "task_run"
+    __table_args__ = (
+        CheckConstraint(_status_check(), name="ck_run_status"),
+        Index("ix_task_run_group_enqueued", "group_name", "enqueued_at"),
+        Index("ix_task_run_owner_enqueued", "owner", "enqueued_at"),
+        Index("ix_task_run_status", "status"),
+    )
+
+    id: str = Field(primary_key=True, max_length=32)
+    group_name: str = Field(max_length=GROUP_NAME_MAX)
+    task: str = ""
+    owner: str = ""
+    params: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    status: str = "queued"
+    enqueued_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+    host: str = ""
+    pid: int = 0
+
+
+class OccupancySample(SQLModel, table=True):
+    """What one group looked like at one instant; the charts are made of these."""
+
+    __tablename__ = "occupancy_sample"
+    __table_args__ = (Index("ix_occupancy_group_ts", "group_name", "ts"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ts: datetime = Field(default_factory=utcnow, index=True)
+    group_name: str = Field(max_length=GROUP_NAME_MAX)
+    limit: int
+    running: int
+    queued: int
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who changed what and when, with the group's state before and after."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ts: datetime = Field(default_factory=utcnow, index=True)
+    actor: str
+    action: str
+    group_name: str = Field(max_length=GROUP_NAME_MAX)
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+class AppSetting(SQLModel, table=True):
+    """Small named values the app keeps for itself, e.g. the generated admin password's hash."""
+
+    __tablename__ = "app_setting"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str
+    updated_at: datetime = Field(default_factory=utcnow)

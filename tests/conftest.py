@@ -1,0 +1,75 @@
+"""Fixtures every suite may use: migrated databases and a started App."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from core.app import App, start_app
+from core.settings import Settings, SettingsError
+from db.engine import dispose_engines, get_engine
+from db.migrate import upgrade
+from tests.support.database import POSTGRES_URL_VARIABLE, postgres_base_url, postgres_schema_url
+from tests.support.database import sqlite_url as make_sqlite_url
+from tests.support.optional import skip_unless_available
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> Iterator[str]:
+    """A migrated SQLite file in a temporary folder."""
+    url = make_sqlite_url(tmp_path)
+    upgrade(url)
+    yield url
+    dispose_engines()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A migrated, private PostgreSQL schema (skips without a server, fails in CI)."""
+    base = postgres_base_url()
+    skip_unless_available(
+        "postgres",
+        base is not None,
+        f"set {POSTGRES_URL_VARIABLE}=postgresql+psycopg://USER@HOST:5432/DB to run it",
+    )
+    with postgres_schema_url(base) as url:
+        upgrade(url)
+        yield url
+        dispose_engines()
+
+
+@pytest.fixture
+def engine(sqlite_url):
+    return get_engine(sqlite_url)
+
+
+@pytest.fixture
+def app(sqlite_url) -> Iterator[App]:
+    """A started App (limiter, recorder, scheduler) on a fresh SQLite file."""
+    started = start_app(Settings(database_url=sqlite_url))
+    yield started
+    started.close()
+
+
+@pytest.fixture
+def apptest_app(sqlite_url, monkeypatch) -> Iterator[None]:
+    """Point AppTest runs at a fresh database, and stop the App they start afterwards.
+
+    AppTest runs scripts in this process, so the ``st.cache_resource`` that holds
+    the App is shared with the test: clear it before and after.
+    """
+    import streamlit as st
+
+    from core.ui import bootstrap
+
+    monkeypatch.setenv("TASKGATE_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("TASKGATE_ADMIN_PASSWORD", "letmein")
+    st.cache_resource.clear()
+    yield
+    try:
+        bootstrap.started_app().close()
+    except SettingsError:
+        pass  # the test set a bad setting on purpose: no App was started
+    finally:
+        st.cache_resource.clear()

@@ -1,0 +1,20 @@
+"""AppTest helpers: scripts addressed from the project root, and text on the page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def home(timeout_s: float = 30) -> AppTest:
+    """An AppTest of the entrypoint (run it, then ``switch_page`` to reach other pages)."""
+    return AppTest.from_file(str(ROOT / "Home.py"), default_timeout=timeout_s)
+
+
+def page_text(at: AppTest) -> str:
+    """The markdown, captions, info, warnings and errors of the last run, one per line."""
+    parts = [*at.markdown, *at.caption, *at.info, *at.warning, *at.error, *at.success]
+    return "\n".join(str(element.value) for element in parts)

@@ -1,0 +1,54 @@
+"""Headless Debian Chromium driven by Playwright, as TESTING.md describes."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from tests.support.optional import skip_unless_available
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+
+def require_browser() -> None:
+    try:
+        import playwright  # noqa: F401
+
+        have_playwright = True
+    except ImportError:
+        have_playwright = False
+    skip_unless_available(
+        "browser",
+        have_playwright and shutil.which("chromium") is not None,
+        "install Debian's chromium (apt-get install -y chromium) and the dev requirements",
+    )
+
+
+@contextmanager
+def chromium() -> Iterator:
+    """A launched Chromium browser (Playwright ``Browser``)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def wait_for_app_idle(page, timeout_ms: int = 30_000) -> None:
+    """Wait until the script run has finished and the app is not busy."""
+    page.wait_for_selector(
+        '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms
+    )
