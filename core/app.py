@@ -2,10 +2,12 @@
 
 ``start_app`` is called once per process (the Streamlit entrypoint caches
 it with ``st.cache_resource``; tests and tools call it directly). It migrates
-the database, loads the groups into a fresh limiter, wires the limiter's run
-events to the database, and starts the scheduler. ``App.close`` undoes it in
-reverse order and is also registered to run at interpreter exit, so events
-still in the recorder's queue reach the database when the server stops.
+the database, sets up the admin password, loads the groups into a fresh
+limiter, wires the limiter's run events to the database, and starts the
+scheduler (group reload, occupancy sampling, pruning, chart warm-up).
+``App.close`` undoes it in reverse order and is also registered to run at
+interpreter exit, so events still in the recorder's queue reach the
+database when the server stops.
 """
 
 from __future__ import annotations
@@ -15,15 +17,25 @@ import logging
 import os
 import socket
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, update
 from sqlmodel import select
 
+from core.auth import AdminAuth, admin_password_hash
 from core.group_sync import GroupSync
-from core.limiter import Limiter
+from core.limiter import Limiter, RunEvents, SharedLimiter
+from core.metrics import OccupancyHistory, OccupancySampler, prune_history
 from core.runs import RunRecorder
-from core.scheduler import CONFIG_RELOAD_INTERVAL_S, add_interval_job, build_scheduler
+from core.scheduler import (
+    CONFIG_RELOAD_INTERVAL_S,
+    PRUNE_INTERVAL_S,
+    add_interval_job,
+    add_start_job,
+    build_scheduler,
+)
 from core.settings import Settings
 from db.engine import get_engine, session_scope
 from db.migrate import upgrade
@@ -36,14 +48,18 @@ log = logging.getLogger(__name__)
 class App:
     settings: Settings
     engine: Engine
-    limiter: Limiter
+    limiter: Limiter | SharedLimiter
     recorder: RunRecorder
     groups: GroupSync
     scheduler: BackgroundScheduler
+    admin: AdminAuth
+    history: OccupancyHistory
 
     def close(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if isinstance(self.limiter, SharedLimiter):
+            self.limiter.close()
         self.recorder.close()
 
 
@@ -81,20 +97,45 @@ def mark_orphaned_runs_lost(engine: Engine) -> int:
         return result.rowcount
 
 
+def build_limiter(settings: Settings, events: RunEvents) -> Limiter | SharedLimiter:
+    """This process's own limiter, or with TASKGATE_LIMITER=shared one shared by every process."""
+    if settings.limiter == "shared":
+        return SharedLimiter(
+            settings.database_url,
+            default_limit=settings.default_limit,
+            events=events,
+            lease_ttl_s=settings.lease_ttl_s,
+        )
+    return Limiter(default_limit=settings.default_limit, events=events)
+
+
 def start_app(settings: Settings) -> App:
     upgrade(settings.database_url)
     engine = get_engine(settings.database_url)
+    admin = AdminAuth(admin_password_hash(engine, settings.admin_password))
     lost = mark_orphaned_runs_lost(engine)
     if lost:
         log.warning("marked %d run(s) of stopped processes as lost", lost)
     recorder = RunRecorder(engine)
-    limiter = Limiter(default_limit=settings.default_limit, events=recorder)
+    limiter = build_limiter(settings, recorder)
     groups = GroupSync(engine, limiter)
     groups.refresh()
     groups.seed_durations()
+    history = OccupancyHistory(engine)
+    retention = timedelta(days=settings.retention_days)
     scheduler = build_scheduler()
     add_interval_job(scheduler, "reload-groups", groups.poll, CONFIG_RELOAD_INTERVAL_S)
+    sampler = OccupancySampler(engine, limiter, interval_s=settings.sample_interval_s)
+    add_interval_job(scheduler, "sample-occupancy", sampler.sample, settings.sample_interval_s)
+    add_interval_job(
+        scheduler,
+        "prune-history",
+        partial(prune_history, engine, retention),
+        PRUNE_INTERVAL_S,
+        run_at_start=True,
+    )
+    add_start_job(scheduler, "warm-history", history.warm)
     scheduler.start()
-    app = App(settings, engine, limiter, recorder, groups, scheduler)
+    app = App(settings, engine, limiter, recorder, groups, scheduler, admin, history)
     atexit.register(app.close)
     return app

@@ -9,10 +9,12 @@ next tick.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 CONFIG_RELOAD_INTERVAL_S = 1.0
+PRUNE_INTERVAL_S = 600.0
 
 
 def build_scheduler() -> BackgroundScheduler:
@@ -23,6 +25,18 @@ def build_scheduler() -> BackgroundScheduler:
 
 
 def add_interval_job(
-    scheduler: BackgroundScheduler, job_id: str, func: Callable[[], object], seconds: float
+    scheduler: BackgroundScheduler,
+    job_id: str,
+    func: Callable[[], object],
+    seconds: float,
+    *,
+    run_at_start: bool = False,
 ) -> None:
-    scheduler.add_job(func, "interval", seconds=seconds, id=job_id, replace_existing=True)
+    """Run ``func`` every ``seconds``; the first run is one interval in, or at once."""
+    first = {"next_run_time": datetime.now().astimezone()} if run_at_start else {}
+    scheduler.add_job(func, "interval", seconds=seconds, id=job_id, replace_existing=True, **first)
+
+
+def add_start_job(scheduler: BackgroundScheduler, job_id: str, func: Callable[[], object]) -> None:
+    """Run ``func`` once, as soon as the scheduler starts (for warm-up work)."""
+    scheduler.add_job(func, id=job_id, replace_existing=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, func
+from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
 
 GROUP_NAME_MAX = 64
@@ -137,3 +137,40 @@ class AppSetting(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=64)
     value: str
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class LimiterTicket(SQLModel, table=True):
+    """A request's place in the fleet-wide limiter (``TASKGATE_LIMITER=shared``).
+
+    The id is the ticket number: a group's queue is its waiting tickets in id
+    order, so it is strictly increasing (AUTOINCREMENT on SQLite, a sequence on
+    PostgreSQL) and never reused. A ticket lives only while its request is
+    waiting or running; ``holder`` (one limiter in one process) renews
+    ``lease_expires_at`` while it lives, and any process deletes a ticket whose
+    lease ran out, so a crashed process cannot hold slots for ever. Deleting a
+    group deletes its tickets.
+    """
+
+    __tablename__ = "limiter_ticket"
+    __table_args__ = (
+        CheckConstraint("state IN ('waiting', 'running')", name="ck_ticket_state"),
+        UniqueConstraint("run_id", name="uq_limiter_ticket_run_id"),
+        Index("ix_limiter_ticket_group_state", "group_id", "state", "id"),
+        Index("ix_limiter_ticket_lease", "lease_expires_at"),
+        Index("ix_limiter_ticket_holder", "holder"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(max_length=32)
+    group_id: int = Field(foreign_key="concurrency_group.id", ondelete="CASCADE")
+    owner: str = ""
+    task: str = ""
+    params: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    state: str = "waiting"
+    enqueued_at: datetime = Field(default_factory=utcnow)
+    granted_at: datetime | None = None
+    lease_expires_at: datetime
+    host: str = ""
+    pid: int = 0
+    holder: str = Field(max_length=32)

@@ -11,12 +11,12 @@ import copy
 import time
 from collections import OrderedDict
 from enum import Enum
-from threading import Event
 
 from core.limiter.config import GroupConfig
 from core.limiter.errors import OwnerLimitReached, QueueFull
 from core.limiter.eta import DurationEstimate
 from core.limiter.records import GroupSnapshot, RunInfo, WaitInfo
+from core.limiter.wakeup import Wakeup
 
 
 class Turn(Enum):
@@ -28,11 +28,11 @@ class Turn(Enum):
 
 
 class Waiter:
-    """A queued request and the event only it waits on.
+    """A queued request and the wake-up only it waits on.
 
-    One event per waiter lets a release wake exactly the request it hands the
-    slot to, instead of every waiter racing for it; and since the event is
-    not the limiter's lock, the woken waiter can go straight to work without
+    One wake-up per waiter lets a release wake exactly the request it hands
+    the slot to, instead of every waiter racing for it; and since it is not
+    the limiter's lock, the woken waiter can go straight to work without
     queuing for that lock behind newcomers.
     """
 
@@ -40,7 +40,7 @@ class Waiter:
 
     def __init__(self, run: RunInfo) -> None:
         self.run = run
-        self.wakeup = Event()
+        self.wakeup = Wakeup()
         self.turn = Turn.QUEUED
         self.queued_mono = time.monotonic()
 

@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 POLL_S = 0.1
 """Longest single condition wait: bounds how stale a waiter's view of timeouts can get."""
 
-REPORT_EVERY_S = 0.2
+REPORT_EVERY_S = 0.1
 """How often ``on_wait`` runs while waiting: the UI's chance to show progress or give up."""
 
 

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _HOST = socket.gethostname()
+_process = {"pid": os.getpid()}
+"""The pid, read once rather than by a system call per run, and refreshed in forked children."""
+os.register_at_fork(after_in_child=lambda: _process.update(pid=os.getpid()))
 
 
 def _new_run_id() -> str:
@@ -41,7 +44,7 @@ class RunInfo:
     started_at: float | None = None
     finished_at: float | None = None
     host: str = _HOST
-    pid: int = field(default_factory=os.getpid)
+    pid: int = field(default_factory=lambda: _process["pid"])
 
     @property
     def wait_s(self) -> float:
@@ -59,7 +62,11 @@ class RunInfo:
 
 @dataclass(frozen=True)
 class WaitInfo:
-    """What a waiting request is told each time ``on_wait`` is called."""
+    """What a waiting request is told each time ``on_wait`` is called.
+
+    ``eta_s`` is None until the group has a duration estimate, and while the
+    group is paused, when no estimate would be honest.
+    """
 
     group: str
     position: int

@@ -10,6 +10,7 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import torch
@@ -17,8 +18,8 @@ from torch import nn
 from torch.nn import functional
 
 from core.tasks.datasets import DATASETS, class_count, make_dataset
-from core.tasks.device import describe, release_cached_memory
-from core.tasks.params import FieldSpec, parse_fields
+from core.tasks.device import describe, pick_device, release_cached_memory
+from core.tasks.params import FieldSpec, TaskParamError, parse_fields
 from core.tasks.progress import Progress
 
 FIELDS = (
@@ -60,6 +61,10 @@ REPORT_INTERVAL_S = 0.1
 """Epochs are often a millisecond; progress is reported at most this often (and at the
 first and last epoch) so the UI is not flooded and the device is not synchronised
 every epoch for a loss value nobody sees."""
+CPU_MAX_EPOCH_FLOP = 2e10
+"""Most arithmetic one training epoch may take on CPU. A run can stop only between
+epochs; at the ~100 GFLOP/s of a small host this keeps an epoch to about 0.2 s, where
+the largest network the form allows would take over a second."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,17 @@ class ClassifierParams:
     @property
     def classes(self) -> int:
         return class_count(self.dataset, self.arms)
+
+    @property
+    def weights(self) -> int:
+        """Multiply-adds per point in one forward pass (biases aside)."""
+        widths = (2, *[self.hidden] * self.layers, self.classes)
+        return sum(fan_in * fan_out for fan_in, fan_out in pairwise(widths))
+
+    @property
+    def epoch_flop(self) -> int:
+        """Upper bound on one epoch's arithmetic: 2 FLOP per weight forward, 4 backward."""
+        return 6 * self.samples * self.weights
 
 
 @dataclass(frozen=True)
@@ -105,8 +121,21 @@ class ClassifierResult:
 
 
 def parse(raw: Mapping[str, object], device: torch.device | None = None) -> ClassifierParams:
-    """Validate ``raw``; ``device`` is accepted for a uniform signature, as any fits."""
-    return ClassifierParams(**parse_fields(FIELDS, raw))
+    """Validate ``raw`` for a run on ``device`` (default: :func:`pick_device`).
+
+    On CPU an epoch may cost at most CPU_MAX_EPOCH_FLOP, so that Cancel stays prompt;
+    the refusal names the most samples the chosen network may train on.
+    """
+    params = ClassifierParams(**parse_fields(FIELDS, raw))
+    device = device or pick_device()
+    if device.type == "cpu" and params.epoch_flop > CPU_MAX_EPOCH_FLOP:
+        most = int(CPU_MAX_EPOCH_FLOP // (6 * params.weights))
+        raise TaskParamError(
+            f"On the CPU, {params.layers} hidden layers of width {params.hidden} can train on "
+            f"at most {most} samples, so that a run stops promptly when cancelled; "
+            "use fewer samples or a smaller network."
+        )
+    return params
 
 
 def train_classifier(

@@ -60,6 +60,11 @@ MAX_PRODUCTS_PER_REPEAT = 1000
 CHECK_SIZE = 16
 """Rows and columns of the product compared against a float64 reference."""
 
+CPU_MAX_N = 2048
+"""Largest matrix size on CPU. A run can stop only between products, and the warm-up
+step does two of them: at 2048 that step takes about 0.4 s on a small host, at 3072
+about a second, so a larger size would make Cancel feel broken."""
+
 
 @dataclass(frozen=True)
 class MatmulParams:
@@ -108,7 +113,8 @@ def parse(raw: Mapping[str, object], device: torch.device | None = None) -> Matm
     Float16 is refused on CPU rather than silently run as float32 (whose numbers would
     then be reported under the wrong name): most CPUs have no fast float16 matmul, it ran
     over a hundred times slower than float32 on the machine this was written on, and a
-    large size would tie up the host for minutes.
+    large size would tie up the host for minutes. Sizes above CPU_MAX_N are refused on
+    CPU too, so that Cancel stays prompt.
     """
     params = MatmulParams(**parse_fields(FIELDS, raw))
     device = device or pick_device()
@@ -116,6 +122,11 @@ def parse(raw: Mapping[str, object], device: torch.device | None = None) -> Matm
         raise TaskParamError(
             "Float16 matrix multiply is far slower than float32 on CPU, "
             "so choose float32 or bfloat16."
+        )
+    if device.type == "cpu" and params.n > CPU_MAX_N:
+        raise TaskParamError(
+            f"On the CPU the matrix size can be at most {CPU_MAX_N}, "
+            "so that a run stops promptly when cancelled."
         )
     budget = memory_budget_bytes(device)
     if params.bytes_needed > budget:

@@ -27,7 +27,13 @@ def show_group_cards(snapshot: dict[str, GroupSnapshot]) -> None:
         columns = st.columns(CARDS_PER_ROW)
         for column, group in zip(columns, groups[start : start + CARDS_PER_ROW], strict=False):
             with column.container(border=True):
-                icon = "⏸️" if group.paused else ("🟢" if group.running < group.limit else "🟠")
+                icon = (
+                    ":gray[:material/pause_circle:]"
+                    if group.paused
+                    else ":green[:material/check_circle:]"
+                    if group.running < group.limit
+                    else ":orange[:material/hourglass_top:]"
+                )
                 st.markdown(f"**{icon} Group {group.name}**")
                 st.caption(group_state_line(group))
                 if group.description:

@@ -20,6 +20,7 @@ TABLES = {
     "occupancy_sample",
     "audit_event",
     "app_setting",
+    "limiter_ticket",
 }
 
 

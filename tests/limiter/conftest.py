@@ -14,6 +14,7 @@ import pytest
 
 from core.limiter import Limiter, RunEvents
 from tests.limiter.harness import MakeLimiter
+from tests.shared_limiter.support import shared_limiters
 
 
 def _make_local(default_limit: int = 1, events: RunEvents | None = None) -> Limiter:
@@ -22,6 +23,8 @@ def _make_local(default_limit: int = 1, events: RunEvents | None = None) -> Limi
 
 BACKENDS = [
     pytest.param("local", id="local"),
+    pytest.param("sqlite_url", id="shared-sqlite"),
+    pytest.param("postgres_url", id="shared-postgres", marks=pytest.mark.postgres),
 ]
 """Backend ids, named after the fixture giving a shared backend its database."""
 
@@ -29,7 +32,11 @@ BACKENDS = [
 @pytest.fixture(params=BACKENDS)
 def make_limiter(request: pytest.FixtureRequest) -> Iterator[MakeLimiter]:
     """``make_limiter(default_limit=1, events=None)`` for the backend under test."""
-    yield _make_local
+    if request.param == "local":
+        yield _make_local
+        return
+    with shared_limiters(request.getfixturevalue(request.param)) as make:
+        yield make
 
 
 @pytest.fixture

@@ -17,26 +17,27 @@ from core.limiter import (
     QueueFull,
     QueueTimeout,
 )
+from core.limiter.wakeup import Wakeup
 from tests.limiter.harness import Request, enqueue, queued, running
 
 
-class CountingEvent(threading.Event):
+class CountingWakeup(Wakeup):
     """A waiter's wake-up that counts how often it is set, to prove releases wake one waiter."""
 
     woken = 0
     count_lock = threading.Lock()
 
     def set(self) -> None:
-        with CountingEvent.count_lock:
-            CountingEvent.woken += 1
+        with CountingWakeup.count_lock:
+            CountingWakeup.woken += 1
         super().set()
 
 
 @pytest.fixture
 def counting(monkeypatch):
-    monkeypatch.setattr(core.limiter.group, "Event", CountingEvent)
-    CountingEvent.woken = 0
-    return CountingEvent
+    monkeypatch.setattr(core.limiter.group, "Wakeup", CountingWakeup)
+    CountingWakeup.woken = 0
+    return CountingWakeup
 
 
 def test_each_freed_slot_wakes_exactly_the_next_waiter(counting):
@@ -58,6 +59,14 @@ def test_each_freed_slot_wakes_exactly_the_next_waiter(counting):
     for waiter in waiters:
         waiter.finish()
     assert counting.woken == 6
+
+
+def test_a_wakeup_stays_set_once_signalled():
+    wakeup = Wakeup()
+    assert wakeup.wait(0.01) is False
+    wakeup.set()
+    assert wakeup.wait(0) is True
+    assert wakeup.wait(0) is True
 
 
 def test_the_limiter_imports_neither_streamlit_nor_the_database():

@@ -6,6 +6,7 @@ import torch
 
 from core.tasks import classifier
 from core.tasks.classifier import GRID_SIZE
+from core.tasks.params import TaskParamError
 
 EASY = {"samples": 400, "hidden": 32, "layers": 2, "epochs": 150, "learning_rate": 0.02}
 
@@ -74,6 +75,18 @@ def test_global_random_state_is_left_alone(cpu, progress_log):
     before = torch.random.get_rng_state()
     classifier.train_classifier(classifier.parse({"epochs": 10, "samples": 100}), progress_log, cpu)
     assert torch.equal(torch.random.get_rng_state(), before)
+
+
+def test_networks_too_slow_to_cancel_promptly_are_refused_on_cpu_with_a_sample_budget(cpu):
+    network = {"hidden": 512, "layers": 6}
+    most = int(classifier.CPU_MAX_EPOCH_FLOP // (6 * classifier.parse(network, cpu).weights))
+    assert classifier.parse({**network, "samples": most // 100 * 100}, cpu).hidden == 512
+    with pytest.raises(TaskParamError) as refused:
+        classifier.parse({**network, "samples": 20000}, cpu)
+    assert str(refused.value) == (
+        f"On the CPU, 6 hidden layers of width 512 can train on at most {most} samples, "
+        "so that a run stops promptly when cancelled; use fewer samples or a smaller network."
+    )
 
 
 def test_trains_on_cuda(cuda, progress_log):

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from core.tasks import matmul
+from core.tasks.device import memory_budget_bytes
 from core.tasks.params import TaskParamError
 
 
@@ -57,8 +58,15 @@ def test_too_big_for_device_memory_is_refused_with_need_and_availability(cpu, mo
     )
 
 
-def test_largest_size_fits_the_cpu_budget(cpu):
-    assert matmul.parse({"n": 8192, "dtype": "bfloat16"}, cpu).bytes_needed == 3 * 8192**2 * 2
+def test_largest_size_fits_the_cpu_memory_budget(cpu):
+    largest = matmul.MatmulParams(n=8192, dtype="float32", repeats=1)
+    assert largest.bytes_needed <= memory_budget_bytes(cpu)
+
+
+def test_sizes_too_slow_to_cancel_promptly_are_refused_on_cpu(cpu):
+    assert matmul.parse({"n": matmul.CPU_MAX_N}, cpu).n == matmul.CPU_MAX_N
+    with pytest.raises(TaskParamError, match="^On the CPU the matrix size can be at most 2048"):
+        matmul.parse({"n": matmul.CPU_MAX_N + 64}, cpu)
 
 
 def test_float16_runs_on_cuda_and_frees_its_memory(cuda, progress_log):

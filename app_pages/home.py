@@ -1,13 +1,14 @@
-"""Home: what Taskgate is, and the live state of every group."""
+"""Home: what Taskgate is, its task pages, and the live state of every group."""
 
 import streamlit as st
 
 from core.ui.bootstrap import get_app
 from core.ui.group_cards import show_group_cards
+from core.ui.task_list import show_task_list
 
 app = get_app()
 
-st.title("🚦 Taskgate")
+st.title(":material/traffic: Taskgate")
 st.markdown(
     "Taskgate lets many people share one GPU without stepping on each other. "
     "Every task runs through a named group that admits a set number of runs at once, "
@@ -17,8 +18,11 @@ st.markdown(
 
 @st.fragment(run_every=2)
 def live_groups() -> None:
+    snapshot = app.limiter.snapshot()
+    st.subheader("Tasks")
+    show_task_list(snapshot)
     st.subheader("Groups")
-    show_group_cards(app.limiter.snapshot())
+    show_group_cards(snapshot)
 
 
 live_groups()

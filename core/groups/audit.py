@@ -1,0 +1,99 @@
+"""The audit trail of group changes: what is recorded, and how it reads back.
+
+Each change writes one ``audit_event`` row, in the same transaction as the
+change itself, holding the group's whole state before and after; so the log
+can never claim a change that was rolled back, nor miss one that was made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from db.models import AuditEvent, ConcurrencyGroup
+
+_LABELS = {
+    "name": "name",
+    "limit": "limit",
+    "paused": "paused",
+    "max_queue": "queue cap",
+    "queue_timeout_s": "queue timeout",
+    "per_owner_limit": "limit per person",
+    "description": "description",
+}
+
+
+def group_state(row: ConcurrencyGroup) -> dict[str, Any]:
+    """The part of a group row an admin can change, plus its version, as JSON-ready data."""
+    return {
+        "name": row.name,
+        "limit": row.limit,
+        "paused": row.paused,
+        "max_queue": row.max_queue,
+        "queue_timeout_s": row.queue_timeout_s,
+        "per_owner_limit": row.per_owner_limit,
+        "description": row.description,
+        "version": row.version,
+    }
+
+
+def _show(field: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "no timeout" if field == "queue_timeout_s" else "no cap"
+    if field == "queue_timeout_s":
+        return f"{value:g} s"
+    if field == "description":
+        return f"“{value}”" if value else "empty"
+    return str(value)
+
+
+def describe_change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+    """One line saying what changed, e.g. "limit 1 → 3; paused no → yes"."""
+    if before is None and after is not None:
+        settings = [
+            f"{label} {_show(field, after.get(field))}"
+            for field, label in _LABELS.items()
+            if field not in ("name", "description", "paused") and after.get(field) is not None
+        ]
+        return "created with " + ", ".join(settings) + (", paused" if after.get("paused") else "")
+    if after is None:
+        return "deleted"
+    changes = [
+        f"{label} {_show(field, before.get(field))} → {_show(field, after.get(field))}"
+        for field, label in _LABELS.items()
+        if before.get(field) != after.get(field)
+    ]
+    return "; ".join(changes) or "no change"
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: datetime
+    actor: str
+    action: str
+    group: str
+    change: str
+
+
+def read_audit_log(engine: Engine, limit: int = 100) -> list[AuditEntry]:
+    """The newest ``limit`` audit events, newest first."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(AuditEvent).order_by(AuditEvent.ts.desc(), AuditEvent.id.desc()).limit(limit)
+        ).all()
+    return [
+        AuditEntry(
+            at=row.ts,
+            actor=row.actor,
+            action=row.action,
+            group=row.group_name,
+            change=describe_change(row.before, row.after),
+        )
+        for row in rows
+    ]

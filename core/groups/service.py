@@ -1,0 +1,336 @@
+"""Creating, editing and deleting groups: checked, versioned, audited, applied at once.
+
+Every change goes through the same steps: refuse a non-admin actor; check
+the input; in ONE transaction, make the change and write its audit event;
+then reload the process's limiter so the change applies now (raising a
+limit admits waiters at once). Other processes pick it up within a second.
+
+Edits are optimistic: the admin's form remembers the version it showed, and
+the UPDATE only matches that version. If another admin saved in between,
+nothing is written and the admin is told who changed it and when. The
+conditional UPDATE, not a read before it, is what makes this safe when two
+saves race.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine, delete, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from core.auth import Actor, require_admin
+from core.group_sync import GroupSync
+from core.groups.audit import AuditEntry, group_state, read_audit_log
+from core.groups.errors import (
+    ConfirmationNeeded,
+    GroupBusy,
+    GroupNotFound,
+    InvalidGroup,
+    StaleGroup,
+)
+from core.groups.rules import GroupSettings, clean_name, group_sort_key
+from core.limiter import Limiter
+from db.engine import session_scope
+from db.models import AuditEvent, ConcurrencyGroup, utcnow
+
+if TYPE_CHECKING:
+    from core.limiter import SharedLimiter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GroupRecord:
+    """A group as stored: its name, settings, and who last changed it in which version."""
+
+    id: int
+    name: str
+    settings: GroupSettings
+    version: int
+    updated_at: datetime
+    updated_by: str
+
+
+def _record(row: ConcurrencyGroup) -> GroupRecord:
+    assert row.id is not None
+    return GroupRecord(
+        id=row.id,
+        name=row.name,
+        settings=GroupSettings(
+            limit=row.limit,
+            paused=row.paused,
+            max_queue=row.max_queue,
+            queue_timeout_s=row.queue_timeout_s,
+            per_owner_limit=row.per_owner_limit,
+            description=row.description,
+        ),
+        version=row.version,
+        updated_at=row.updated_at,
+        updated_by=row.updated_by,
+    )
+
+
+class _LostRace(Exception):
+    """The conditional write matched no row: someone changed or deleted the group first."""
+
+
+class GroupService:
+    """The only way the app changes groups; each method checks ``actor`` itself."""
+
+    def __init__(
+        self, engine: Engine, group_sync: GroupSync, limiter: Limiter | SharedLimiter
+    ) -> None:
+        self._engine = engine
+        self._sync = group_sync
+        self._limiter = limiter
+
+    # reading -------------------------------------------------------------------
+    def groups(self) -> list[GroupRecord]:
+        """Every group, in name order (``group_sort_key``)."""
+        with Session(self._engine) as session:
+            rows = session.exec(select(ConcurrencyGroup)).all()
+        return sorted((_record(row) for row in rows), key=lambda r: group_sort_key(r.name))
+
+    def get(self, name: str) -> GroupRecord:
+        with Session(self._engine) as session:
+            return _record(self._row(session, name))
+
+    def audit_log(self, actor: Actor, limit: int = 100) -> list[AuditEntry]:
+        require_admin(actor)
+        return read_audit_log(self._engine, limit)
+
+    # changing ------------------------------------------------------------------
+    def create(self, actor: Actor, name: str, settings: GroupSettings) -> GroupRecord:
+        require_admin(actor)
+        name = clean_name(name)
+        try:
+            with session_scope(self._engine) as session:
+                self._check_unique(session, name)
+                now = utcnow()
+                row = ConcurrencyGroup(
+                    name=name,
+                    **settings.as_dict(),
+                    created_at=now,
+                    updated_at=now,
+                    updated_by=actor.name,
+                )
+                session.add(row)
+                session.flush()
+                self._audit(session, actor, "create", name, None, group_state(row))
+                record = _record(row)
+        except IntegrityError:
+            self._raise_if_duplicate(name)
+            raise
+        self._apply()
+        return record
+
+    def update(
+        self,
+        actor: Actor,
+        name: str,
+        settings: GroupSettings,
+        expected_version: int,
+        new_name: str | None = None,
+    ) -> GroupRecord:
+        """Save new settings (and optionally a new name) if the group is still at that version.
+
+        A rename is refused while the group has runs: to the limiter it is a
+        new group, and the old name's queue would be turned away.
+        """
+        require_admin(actor)
+        target = clean_name(new_name) if new_name is not None else None
+        try:
+            with session_scope(self._engine) as session:
+                row = self._row(session, name)
+                if row.version != expected_version:
+                    raise self._stale(row)
+                renaming = target is not None and target != row.name
+                if renaming:
+                    assert target is not None
+                    self._check_unique(session, target, except_id=row.id)
+                    self._check_idle_for_rename(row.name)
+                before = group_state(row)
+                values = {**settings.as_dict(), "name": target if renaming else row.name}
+                if all(before[key] == value for key, value in values.items()):
+                    return _record(row)
+                after = self._write(session, row, expected_version, actor, values)
+                action = "rename" if renaming else "update"
+                self._audit(session, actor, action, row.name, before, after)
+                record = _record(row)
+        except _LostRace:
+            raise self._stale_now(name) from None
+        except IntegrityError:
+            if target is not None:
+                self._raise_if_duplicate(target)
+            raise
+        self._apply()
+        return record
+
+    def rename(self, actor: Actor, name: str, new_name: str, expected_version: int) -> GroupRecord:
+        """Give a group a new name, keeping its settings."""
+        return self.update(actor, name, self.get(name).settings, expected_version, new_name)
+
+    def pause(self, actor: Actor, name: str) -> GroupRecord:
+        """Admit nothing new until resumed; running runs carry on, the queue waits."""
+        return self._set_paused(actor, name, True)
+
+    def resume(self, actor: Actor, name: str) -> GroupRecord:
+        return self._set_paused(actor, name, False)
+
+    def delete(
+        self, actor: Actor, name: str, expected_version: int, *, confirm: bool = False
+    ) -> None:
+        """Remove a group; a busy one only with ``confirm``.
+
+        Queued requests are then turned away with GroupRemoved; running ones finish.
+        """
+        require_admin(actor)
+        running, queued = self._activity(name)
+        if (running or queued) and not confirm:
+            raise ConfirmationNeeded(name, running, queued)
+        try:
+            with session_scope(self._engine) as session:
+                row = self._row(session, name)
+                if row.version != expected_version:
+                    raise self._stale(row)
+                before = group_state(row)
+                result = session.execute(
+                    delete(ConcurrencyGroup).where(
+                        ConcurrencyGroup.id == row.id,
+                        ConcurrencyGroup.version == expected_version,
+                    )
+                )
+                if result.rowcount != 1:
+                    raise _LostRace
+                self._audit(session, actor, "delete", row.name, before, None)
+        except _LostRace:
+            raise self._stale_now(name) from None
+        self._apply()
+
+    # internals -----------------------------------------------------------------
+    def _set_paused(self, actor: Actor, name: str, paused: bool) -> GroupRecord:
+        require_admin(actor)
+        with session_scope(self._engine) as session:
+            row = self._row(session, name)
+            if row.paused == paused:
+                return _record(row)
+            before = group_state(row)
+            # No version check: "pause" means the same whatever else changed,
+            # and the version still moves on so open edit forms notice.
+            session.execute(
+                update(ConcurrencyGroup)
+                .where(ConcurrencyGroup.id == row.id)
+                .values(
+                    paused=paused,
+                    version=ConcurrencyGroup.version + 1,
+                    updated_at=utcnow(),
+                    updated_by=actor.name,
+                )
+            )
+            session.refresh(row)
+            self._audit(
+                session, actor, "pause" if paused else "resume", row.name, before, group_state(row)
+            )
+            record = _record(row)
+        self._apply()
+        return record
+
+    def _write(
+        self,
+        session: Session,
+        row: ConcurrencyGroup,
+        expected_version: int,
+        actor: Actor,
+        values: dict,
+    ) -> dict:
+        result = session.execute(
+            update(ConcurrencyGroup)
+            .where(ConcurrencyGroup.id == row.id, ConcurrencyGroup.version == expected_version)
+            .values(
+                **values,
+                version=expected_version + 1,
+                updated_at=utcnow(),
+                updated_by=actor.name,
+            )
+        )
+        if result.rowcount != 1:
+            raise _LostRace
+        session.refresh(row)
+        return group_state(row)
+
+    @staticmethod
+    def _audit(
+        session: Session,
+        actor: Actor,
+        action: str,
+        group: str,
+        before: dict | None,
+        after: dict | None,
+    ) -> None:
+        session.add(
+            AuditEvent(
+                actor=actor.name, action=action, group_name=group, before=before, after=after
+            )
+        )
+
+    @staticmethod
+    def _row(session: Session, name: str) -> ConcurrencyGroup:
+        # Compared in Python: SQLite's lower() folds ASCII letters only.
+        key = name.strip().casefold()
+        for row in session.exec(select(ConcurrencyGroup)).all():
+            if row.name.casefold() == key:
+                return row
+        raise GroupNotFound(name)
+
+    @staticmethod
+    def _check_unique(session: Session, name: str, except_id: int | None = None) -> None:
+        key = name.casefold()
+        for row in session.exec(select(ConcurrencyGroup)).all():
+            if row.id != except_id and row.name.casefold() == key:
+                raise InvalidGroup(
+                    {
+                        "name": f"There is already a group named {row.name} "
+                        "(names count as the same whatever their case)."
+                    }
+                )
+
+    def _raise_if_duplicate(self, name: str) -> None:
+        """After a unique-index violation: explain it if a racing save took the name."""
+        with Session(self._engine) as session:
+            self._check_unique(session, name)
+
+    def _activity(self, name: str) -> tuple[int, int]:
+        """How many runs of the group are running and queued right now."""
+        for group in self._limiter.snapshot().values():
+            if group.name.casefold() == name.strip().casefold():
+                return group.running, group.queued
+        return 0, 0
+
+    def _check_idle_for_rename(self, name: str) -> None:
+        running, queued = self._activity(name)
+        if running or queued:
+            raise GroupBusy(name, running, queued)
+
+    @staticmethod
+    def _stale(row: ConcurrencyGroup) -> StaleGroup:
+        return StaleGroup(row.name, row.updated_by, row.updated_at)
+
+    def _stale_now(self, name: str) -> StaleGroup | GroupNotFound:
+        with Session(self._engine) as session:
+            try:
+                return self._stale(self._row(session, name))
+            except GroupNotFound as gone:
+                return gone
+
+    def _apply(self) -> None:
+        """Load the committed change into this process's limiter now."""
+        try:
+            self._sync.refresh()
+        except Exception:
+            # The change is saved; the once-a-second reload will apply it.
+            log.exception("could not reload groups after a change; the next poll will")

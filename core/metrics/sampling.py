@@ -1,0 +1,139 @@
+"""Recording what the limiter looks like every second, and forgetting it after a while.
+
+The scheduler calls ``OccupancySampler.sample`` every
+``TASKGATE_SAMPLE_INTERVAL_S``: one ``occupancy_sample`` row per group, all
+with the same timestamp, in one short transaction. ``prune_history`` deletes
+samples and finished runs older than the retention in batches, so a prune
+after a long downtime never holds SQLite's write lock for long.
+
+Every process runs the sampling job, but a fleet sharing a database needs
+one sample per interval, not one per process (the shared limiter's snapshot
+already covers the whole fleet): only the process holding the sampler lease,
+a row in ``app_setting`` renewed with each sample, writes. If it stops for
+``LEASE_INTERVALS`` intervals, the next process to try takes the lease over.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine, delete, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from core.limiter import Limiter
+from db.engine import session_scope
+from db.models import FINISHED_STATUSES, AppSetting, OccupancySample, TaskRun, utcnow
+
+if TYPE_CHECKING:
+    from core.limiter import SharedLimiter
+
+PRUNE_BATCH = 20_000
+SAMPLER_LEASE = "occupancy_sampler_lease"
+LEASE_INTERVALS = 3
+
+
+class OccupancySampler:
+    """Writes the limiter's occupancy of every group to ``occupancy_sample``."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        limiter: Limiter | SharedLimiter,
+        clock: Callable[[], datetime] = utcnow,
+        interval_s: float = 1.0,
+    ) -> None:
+        self._engine = engine
+        self._limiter = limiter
+        self._clock = clock
+        self._holder = uuid.uuid4().hex
+        self._lease = timedelta(seconds=LEASE_INTERVALS * interval_s)
+
+    def sample(self) -> int:
+        """Record one sample per group now, if this process holds the sampler lease.
+
+        Returns how many rows were written (0 when another process samples).
+        """
+        at = self._clock()
+        rows = [
+            {
+                "ts": at,
+                "group_name": group.name,
+                "limit": group.limit,
+                "running": group.running,
+                "queued": group.queued,
+            }
+            for group in self._limiter.snapshot().values()
+        ]
+        with session_scope(self._engine) as session:
+            if not _hold_lease(session, self._holder, at, self._lease):
+                return 0
+            if rows:
+                session.execute(insert(OccupancySample), rows)
+        return len(rows)
+
+
+def _hold_lease(session: Session, holder: str, now: datetime, lease: timedelta) -> bool:
+    """Renew the sampler lease, or take it if it is free or stale; True if ``holder`` has it.
+
+    One conditional UPDATE (or an INSERT of the first lease), so two
+    processes trying at once cannot both win.
+    """
+    table = AppSetting.__table__
+    renewed = session.execute(
+        update(table)
+        .where(
+            table.c.key == SAMPLER_LEASE,
+            or_(table.c.value == holder, table.c.updated_at < now - lease),
+        )
+        .values(value=holder, updated_at=now)
+    ).rowcount
+    if renewed:
+        return True
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    first = (
+        dialect.insert(table)
+        .values(key=SAMPLER_LEASE, value=holder, updated_at=now)
+        .on_conflict_do_nothing()
+        .returning(table.c.key)
+    )
+    return session.execute(first).scalar_one_or_none() is not None
+
+
+@dataclass(frozen=True)
+class Pruned:
+    samples: int
+    runs: int
+
+
+def prune_history(engine: Engine, retention: timedelta, now: datetime | None = None) -> Pruned:
+    """Delete samples, and runs that finished, longer ago than ``retention``."""
+    cutoff = (now or utcnow()) - retention
+    samples = _delete_in_batches(
+        engine,
+        OccupancySample.__table__,
+        select(OccupancySample.id).where(OccupancySample.ts < cutoff),
+    )
+    runs = _delete_in_batches(
+        engine,
+        TaskRun.__table__,
+        select(TaskRun.id).where(
+            TaskRun.status.in_(FINISHED_STATUSES), TaskRun.finished_at < cutoff
+        ),
+    )
+    return Pruned(samples, runs)
+
+
+def _delete_in_batches(engine: Engine, table, ids) -> int:
+    total = 0
+    while True:
+        with session_scope(engine) as session:
+            batch = ids.limit(PRUNE_BATCH)
+            deleted = session.execute(delete(table).where(table.c.id.in_(batch))).rowcount
+        total += deleted
+        if deleted < PRUNE_BATCH:
+            return total

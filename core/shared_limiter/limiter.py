@@ -1,0 +1,339 @@
+"""The shared limiter: the in-process Limiter's API, with slots and queues in the database.
+
+Every process of a fleet that points at one database shares one set of
+limits. The parts:
+
+- ``admission``: one transaction per decision (ask, leave, configure),
+  which locks the group and hands freed slots on in the same commit;
+- ``waiters``: one watcher thread per limiter wakes this process's waiters
+  when their tickets are granted, here or anywhere (via ``wakeup``);
+- ``heartbeat``: renews this limiter's leases and reclaims dead ones.
+
+As in the in-process limiter, run events go to the sink on the requesting
+thread after the transaction has committed, so a slow sink never delays a
+hand-off; and every way out of ``slot()`` gives the ticket back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple, TypeVar
+
+from core.limiter import (
+    GroupConfig,
+    GroupRemoved,
+    GroupSnapshot,
+    QueueTimeout,
+    RunEvents,
+    RunInfo,
+    WaitInfo,
+)
+from core.limiter.eta import DurationEstimate
+from core.limiter.events import EventRelay, body_outcome, describe, waiting_outcome
+from core.shared_limiter import admission, store
+from core.shared_limiter.admission import Change
+from core.shared_limiter.database import LimiterDatabase
+from core.shared_limiter.errors import LeaseLost
+from core.shared_limiter.heartbeat import Heartbeat
+from core.shared_limiter.stored import StoredGroup
+from core.shared_limiter.waiters import Standing, Waiters, Waiting, WaitView
+from core.shared_limiter.wakeup import open_wakeups
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.1
+"""Longest single wait of a waiter between looks at its (locally cached) standing."""
+
+REPORT_EVERY_S = 0.1
+"""How often ``on_wait`` runs while waiting, as in the in-process limiter."""
+
+DEFAULT_LEASE_TTL_S = 15.0
+
+_C = TypeVar("_C", bound=Change)
+
+
+class _Held(NamedTuple):
+    ticket_id: int
+    group_id: int
+
+
+class SharedLimiter:
+    """Limits how many runs of each named group execute at once across every process.
+
+    Groups are the ``concurrency_group`` rows; ``configure`` writes them and a
+    group used before it exists is created with ``default_limit``. Each
+    ticket is leased for ``lease_ttl_s`` and renewed every third of that;
+    a ticket whose process stopped renewing it is reclaimed by the next
+    process to look, and its run recorded as lost. Call ``close`` when done.
+    """
+
+    def __init__(
+        self,
+        database_url: str,
+        default_limit: int = 1,
+        events: RunEvents | None = None,
+        lease_ttl_s: float = DEFAULT_LEASE_TTL_S,
+    ) -> None:
+        if default_limit < 1:
+            raise ValueError(f"The default limit must be at least 1 (got {default_limit}).")
+        if lease_ttl_s <= 0:
+            raise ValueError(f"The lease must last more than 0 seconds (got {lease_ttl_s:g}).")
+        self._default_limit = default_limit
+        self._events = EventRelay(events)
+        self._lease = timedelta(seconds=lease_ttl_s)
+        self._holder = uuid.uuid4().hex
+        self._lock = threading.Lock()
+        self._held: set[int] = set()
+        self._durations: dict[str, DurationEstimate] = {}
+        self._db = LimiterDatabase(database_url)
+        self._wakeups = open_wakeups(self._db.reader)
+        self._waiters = Waiters(self._holder, self._wakeups, self._read_groups, self._admit)
+        self._heartbeat = Heartbeat(lease_ttl_s / 3, self._renew, self._sweep)
+
+    # settings -----------------------------------------------------------------
+    def configure(self, config: GroupConfig) -> None:
+        """Create a group or replace its settings, for the whole fleet.
+
+        Raising the limit or unpausing admits waiters at once, in any
+        process; lowering it or pausing stops nothing already running.
+        """
+        self._write(admission.configure, config)
+
+    def remove(self, name: str) -> bool:
+        """Delete a group; False if there was none. Its waiters everywhere get GroupRemoved."""
+        change = self._write(admission.remove, name)
+        if change.group_id is None:
+            return False
+        log.info("Removed group %s", name)
+        return True
+
+    def seed_duration(self, name: str, seconds: float) -> bool:
+        """Start this process's ETA estimate for a group; False if there is no such group."""
+        if seconds < 0:
+            raise ValueError(f"A run duration cannot be negative (got {seconds:g} s).")
+        with self._db.read() as connection:
+            config = store.find_group(connection, name)
+        if config is None:
+            return False
+        with self._lock:
+            self._estimate(config.name).seed(seconds)
+        return True
+
+    def groups(self) -> list[GroupConfig]:
+        """Every group's settings, in the order the groups were created."""
+        with self._db.read() as connection:
+            return store.group_configs(connection)
+
+    def snapshot(self) -> dict[str, GroupSnapshot]:
+        """Every group of the fleet at one instant, keyed by display name.
+
+        Running and waiting runs carry the host and pid of the process that
+        asked for them; ``avg_run_s`` is this process's estimate.
+        """
+        with self._db.read() as connection:
+            groups = store.read_groups(connection)
+        return {group.config.name: self._snapshot_of(group) for group in groups.values()}
+
+    def close(self) -> None:
+        """Stop the background threads and close connections; held tickets expire by lease."""
+        self._heartbeat.stop()
+        self._waiters.close()
+        self._db.dispose()
+
+    # slots ---------------------------------------------------------------------
+    @contextmanager
+    def slot(
+        self,
+        group: str,
+        *,
+        owner: str = "anonymous",
+        task: str = "",
+        params: dict[str, Any] | None = None,
+        on_wait: Callable[[WaitInfo], object] | None = None,
+    ) -> Iterator[RunInfo]:
+        """Hold one slot of ``group``, fleet-wide, for the duration of the ``with`` block.
+
+        Same contract as ``Limiter.slot``: ``on_wait`` on entering the queue
+        and every ``REPORT_EVERY_S`` after; whatever ends the wait or the
+        block gives the ticket back and is reported once to ``run_finished``.
+        """
+        run = RunInfo(group=group, owner=owner, task=task, params=params)
+        try:
+            held = self._acquire(run, on_wait)
+        except BaseException as exc:
+            run.finished_at = time.time()
+            self._events.run_finished(run, waiting_outcome(exc), describe(exc))
+            raise
+        try:
+            self._events.run_started(run)
+            yield run
+        except BaseException as exc:
+            self._release(held, run)
+            self._events.run_finished(run, body_outcome(exc), describe(exc))
+            raise
+        self._release(held, run)
+        self._events.run_finished(run, "succeeded", None)
+
+    def _acquire(self, run: RunInfo, on_wait: Callable[[WaitInfo], object] | None) -> _Held:
+        entry = self._write(admission.enqueue, run, self._default_limit, self._holder, self._lease)
+        held = None if entry.ticket_id is None else _Held(entry.ticket_id, entry.group_id)
+        if held is not None:
+            with self._lock:
+                self._held.add(held.ticket_id)
+        try:
+            if entry.created is not None:
+                log.info("Created group %s with the default limit", entry.created.name)
+                self._events.group_created(entry.created)
+            if entry.refusal is not None:
+                raise entry.refusal
+            if not entry.started:
+                self._events.run_queued(run)
+                self._wait_for_turn(held, entry.view, on_wait)
+        except BaseException:
+            if held is not None:
+                self._give_back(held)
+            raise
+        run.started_at = time.time()
+        return held
+
+    def _wait_for_turn(
+        self, held: _Held, view: WaitView, on_wait: Callable[[WaitInfo], object] | None
+    ) -> None:
+        """Wait until granted, calling ``on_wait`` on entry and every ``REPORT_EVERY_S``.
+
+        Raises GroupRemoved, LeaseLost or QueueTimeout; the caller gives the
+        ticket back. The timeout is read from the live settings, so editing
+        it applies to requests already waiting.
+        """
+        waiting = self._waiters.join(held.ticket_id, held.group_id, view)
+        try:
+            self._wait_in_line(waiting, on_wait)
+        finally:
+            self._waiters.leave(waiting)
+
+    def _wait_in_line(self, waiting: Waiting, on_wait: Callable[[WaitInfo], object] | None) -> None:
+        queued_mono = time.monotonic()
+        report_due = queued_mono if on_wait is not None else None
+        while True:
+            view = waiting.view
+            if view.standing is Standing.GRANTED:
+                return
+            if view.standing is Standing.REMOVED:
+                raise GroupRemoved(view.group)
+            if view.standing is Standing.LOST:
+                raise LeaseLost(view.group)
+            now = time.monotonic()
+            wait_s = POLL_S
+            if view.queue_timeout_s is not None:
+                left = queued_mono + view.queue_timeout_s - now
+                if left <= 0:
+                    raise QueueTimeout(view.group, view.queue_timeout_s)
+                wait_s = min(wait_s, left)
+            if report_due is not None:
+                if now >= report_due:
+                    on_wait(self._wait_info(view, now - queued_mono))
+                    report_due = time.monotonic() + REPORT_EVERY_S
+                    continue
+                wait_s = min(wait_s, report_due - now)
+            self._waiters.wait(waiting, wait_s)
+
+    def _wait_info(self, view: WaitView, waited_s: float) -> WaitInfo:
+        eta_s = None
+        if not view.paused:
+            with self._lock:
+                estimate = self._estimate(view.group)
+                eta_s = estimate.eta(view.position, view.limit, view.oldest_running_s)
+        return WaitInfo(
+            group=view.group,
+            position=view.position,
+            queued=view.queued,
+            running=view.running,
+            limit=view.limit,
+            paused=view.paused,
+            waited_s=waited_s,
+            eta_s=eta_s,
+        )
+
+    def _release(self, held: _Held, run: RunInfo) -> None:
+        run.finished_at = time.time()
+        if run.started_at is not None:
+            with self._lock:
+                self._estimate(run.group).observe(run.finished_at - run.started_at)
+        self._give_back(held)
+
+    def _give_back(self, held: _Held) -> None:
+        """Delete the ticket and pass its slot on; if the database fails, the lease runs out."""
+        with self._lock:
+            self._held.discard(held.ticket_id)
+        try:
+            self._write(admission.leave, held.ticket_id, held.group_id)
+        except Exception:
+            log.exception(
+                "could not give back ticket %d; it is reclaimed when its lease runs out",
+                held.ticket_id,
+            )
+
+    # transactions ----------------------------------------------------------------
+    def _write(self, body: Callable[..., _C], *args: Any) -> _C:
+        """Run one admission transaction, announce the group it changed, wake local grantees."""
+        with self._db.write() as connection:
+            change = body(connection, *args)
+            if change.group_id is not None:
+                self._wakeups.publish(connection, change.granted)
+        if change.granted:
+            self._waiters.granted((ticket.holder, ticket.id) for ticket in change.granted)
+        return change
+
+    def _admit(self, group_id: int) -> Change:
+        return self._write(admission.admit, group_id)
+
+    def _read_groups(self, group_ids: list[int]) -> tuple[dict[int, StoredGroup], datetime]:
+        with self._db.read() as connection:
+            return store.read_groups(connection, group_ids), store.clock(connection)
+
+    def _renew(self) -> None:
+        with self._lock:
+            ticket_ids = sorted(self._held)
+        if ticket_ids:
+            with self._db.write() as connection:
+                until = store.clock(connection) + self._lease
+                store.renew(connection, self._holder, ticket_ids, until)
+
+    def _sweep(self) -> None:
+        with self._db.read() as connection:
+            expired = store.groups_with_expired_tickets(connection, store.clock(connection))
+        for group_id in expired:
+            self._admit(group_id)
+
+    # views -----------------------------------------------------------------------
+    def _estimate(self, group: str) -> DurationEstimate:
+        """This process's run-length estimate for ``group`` (the caller holds ``_lock``)."""
+        return self._durations.setdefault(group.casefold(), DurationEstimate())
+
+    def _snapshot_of(self, group: StoredGroup) -> GroupSnapshot:
+        config = group.config
+        waiting = tuple(ticket.run_info(config.name) for ticket in group.waiting)
+        with self._lock:
+            estimate = self._durations.get(config.key)
+        return GroupSnapshot(
+            name=config.name,
+            limit=config.limit,
+            paused=config.paused,
+            max_queue=config.max_queue,
+            queue_timeout_s=config.queue_timeout_s,
+            per_owner_limit=config.per_owner_limit,
+            description=config.description,
+            version=config.version,
+            running=len(group.running),
+            queued=len(waiting),
+            oldest_wait_s=waiting[0].wait_s if waiting else None,
+            avg_run_s=estimate.mean_s if estimate else None,
+            waiting=waiting,
+            running_runs=tuple(ticket.run_info(config.name) for ticket in group.running),
+        )

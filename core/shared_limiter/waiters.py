@@ -1,0 +1,189 @@
+"""This process's waiters, and the one thread that watches their tickets for them.
+
+A waiter never queries the database itself. It registers its ticket here
+and sleeps on its own condition; one watcher thread per limiter re-reads
+all registered tickets together whenever a wakeup arrives (a NOTIFY, a
+commit seen by polling, this process's own write) and wakes exactly the
+waiters whose standing changed. So a hundred waiters cost one query per
+wakeup, and a waiter whose grant is announced (by a transaction of this
+process, or in a NOTIFY's payload) is woken before any query at all.
+
+While reading, the watcher also admits in groups that need it (a lease that
+ran out, a limit raised by hand in the database): only processes with
+waiters there look, and one of them is enough.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from core.shared_limiter.stored import StoredGroup
+from core.shared_limiter.wakeup import Wakeups
+
+log = logging.getLogger(__name__)
+
+
+class Standing(Enum):
+    WAITING = "waiting"
+    GRANTED = "granted"
+    REMOVED = "removed"
+    LOST = "lost"
+
+
+@dataclass(frozen=True)
+class WaitView:
+    """What was last read about one waiting ticket: enough for ``on_wait`` and timeouts."""
+
+    standing: Standing
+    group: str
+    position: int = 0
+    queued: int = 0
+    running: int = 0
+    limit: int = 1
+    paused: bool = False
+    queue_timeout_s: float | None = None
+    oldest_running_s: float = 0.0
+
+
+def view_of(group: StoredGroup | None, ticket_id: int, now: datetime, name: str = "") -> WaitView:
+    """Where ticket ``ticket_id`` stands in ``group`` (None: the group no longer exists).
+
+    A ticket missing from a group that still exists was reclaimed: its lease
+    ran out while its process was alive but not renewing it.
+    """
+    if group is None:
+        return WaitView(Standing.REMOVED, name)
+    config = group.config
+    ticket = next((t for t in group.tickets if t.id == ticket_id), None)
+    if ticket is None:
+        return WaitView(Standing.LOST, config.name)
+    if ticket.running:
+        return WaitView(Standing.GRANTED, config.name)
+    waiting = group.waiting
+    return WaitView(
+        Standing.WAITING,
+        config.name,
+        position=waiting.index(ticket) + 1,
+        queued=len(waiting),
+        running=len(group.running),
+        limit=config.limit,
+        paused=config.paused,
+        queue_timeout_s=config.queue_timeout_s,
+        oldest_running_s=group.oldest_running_s(now),
+    )
+
+
+class Waiting:
+    """One registered waiter: its ticket, its latest view, and the condition it sleeps on."""
+
+    __slots__ = ("ticket_id", "group_id", "view", "changed")
+
+    def __init__(self, ticket_id: int, group_id: int, view: WaitView, lock: threading.Lock):
+        self.ticket_id = ticket_id
+        self.group_id = group_id
+        self.view = view
+        self.changed = threading.Condition(lock)
+
+
+ReadGroups = Callable[[list[int]], tuple[dict[int, StoredGroup], datetime]]
+"""Reads the given groups with their tickets, and the time to judge leases by."""
+
+
+class Waiters:
+    """The registry of this limiter's waiting tickets and the watcher thread that serves it."""
+
+    def __init__(
+        self, holder: str, wakeups: Wakeups, read: ReadGroups, admit: Callable[[int], object]
+    ) -> None:
+        self._holder = holder
+        self._wakeups = wakeups
+        self._read = read
+        self._admit = admit
+        self._lock = threading.Lock()
+        self._waiting: dict[int, Waiting] = {}
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(
+            target=self._watch, name="taskgate-limiter-watcher", daemon=True
+        )
+        self._thread.start()
+
+    def join(self, ticket_id: int, group_id: int, view: WaitView) -> Waiting:
+        waiting = Waiting(ticket_id, group_id, view, self._lock)
+        with self._lock:
+            self._waiting[ticket_id] = waiting
+        return waiting
+
+    def leave(self, waiting: Waiting) -> None:
+        with self._lock:
+            self._waiting.pop(waiting.ticket_id, None)
+
+    def wait(self, waiting: Waiting, timeout: float) -> None:
+        """Sleep until the waiter's standing changes or ``timeout`` passes."""
+        with self._lock:
+            if waiting.view.standing is Standing.WAITING:
+                waiting.changed.wait(timeout)
+
+    def granted(self, grants: Iterable[tuple[str, int]]) -> None:
+        """Tickets a committed transaction granted, as (holder, id): wake this limiter's waiters."""
+        with self._lock:
+            for holder, ticket_id in grants:
+                waiting = self._waiting.get(ticket_id) if holder == self._holder else None
+                if waiting is not None:
+                    self._settle(waiting, WaitView(Standing.GRANTED, waiting.view.group))
+
+    def close(self) -> None:
+        self._stopped.set()
+        self._wakeups.kick()
+        self._thread.join(5)
+        self._wakeups.close()
+
+    def _watch(self) -> None:
+        fallback_s = self._wakeups.fallback_s
+        last_read = 0.0
+        while not self._stopped.is_set():
+            try:
+                signal = self._wakeups.wait(fallback_s)
+                if self._stopped.is_set():
+                    return
+                if signal is not None:
+                    self.granted(signal.granted)
+                if signal is not None or time.monotonic() - last_read >= fallback_s:
+                    last_read = time.monotonic()
+                    self._refresh()
+            except Exception:
+                log.exception("could not check waiting tickets; trying again shortly")
+                self._stopped.wait(fallback_s)
+
+    def _refresh(self) -> None:
+        # Only waiters registered before the read can be judged by it: a
+        # ticket committed later would look reclaimed.
+        with self._lock:
+            watched = list(self._waiting.values())
+        if not watched:
+            return
+        group_ids = sorted({waiting.group_id for waiting in watched})
+        groups, now = self._read(group_ids)
+        stale = [gid for gid, group in groups.items() if group.needs_admission(now)]
+        if stale:
+            for group_id in stale:
+                self._admit(group_id)
+            groups, now = self._read(group_ids)
+        with self._lock:
+            for waiting in watched:
+                group = groups.get(waiting.group_id)
+                self._settle(waiting, view_of(group, waiting.ticket_id, now, waiting.view.group))
+
+    @staticmethod
+    def _settle(waiting: Waiting, view: WaitView) -> None:
+        """Store a new view (caller holds the lock); wake the waiter if it stopped waiting."""
+        if waiting.view.standing is not Standing.WAITING:
+            return
+        waiting.view = view
+        if view.standing is not Standing.WAITING:
+            waiting.changed.notify()

@@ -1,0 +1,91 @@
+"""The live view: a table of every group and the last 15 minutes, redrawn every second.
+
+Only this fragment reruns each second, not the page, so the editor's forms
+keep what the admin is typing. Each tick costs the limiter's snapshot, one
+count of the last hour's runs, and the few seconds of samples that are new
+(``OccupancyHistory`` keeps the rest); the charts end with the snapshot
+itself, so they show a run the moment it starts.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import streamlit as st
+
+from core.app import App
+from core.groups import group_sort_key
+from core.limiter import GroupSnapshot
+from core.metrics import LIVE_WINDOW, RunCounts, run_counts, with_snapshot
+from core.ui.admin.charts import occupancy_figure, queue_figure
+from core.ui.admin.format import seconds
+from db.models import utcnow
+
+_CHART_CONFIG = {"displayModeBar": False}
+
+
+def live_table(snapshot: dict[str, GroupSnapshot], counts: dict[str, RunCounts]) -> pd.DataFrame:
+    rows = []
+    for group in sorted(snapshot.values(), key=lambda g: group_sort_key(g.name)):
+        done = counts.get(group.name, RunCounts(0, 0))
+        rows.append(
+            {
+                "Group": group.name,
+                "Running / limit": f"{group.running} / {group.limit}",
+                "Queued": group.queued,
+                "Paused": "paused" if group.paused else "",
+                "Oldest wait": seconds(group.oldest_wait_s),
+                "Runs, last hour": done.runs,
+                "Failed, last hour": done.failures,
+            }
+        )
+    return pd.DataFrame(rows).set_index("Group") if rows else pd.DataFrame()
+
+
+def runs_table(snapshot: dict[str, GroupSnapshot]) -> pd.DataFrame:
+    """Every run holding or waiting for a slot, and the host and process it is on.
+
+    With the shared limiter the snapshot spans the fleet, so this is where an
+    admin sees which replica a run belongs to.
+    """
+    rows = []
+    for group in sorted(snapshot.values(), key=lambda g: group_sort_key(g.name)):
+        for state, runs in (("running", group.running_runs), ("waiting", group.waiting)):
+            for run in runs:
+                rows.append(
+                    {
+                        "Group": group.name,
+                        "State": state,
+                        "Task": run.task,
+                        "Owner": run.owner,
+                        "For": seconds(run.run_s if state == "running" else run.wait_s),
+                        "Host": run.host,
+                        "Process": run.pid,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+@st.fragment(run_every=1)
+def show_live(app: App) -> None:
+    now = utcnow()
+    snapshot = app.limiter.snapshot()
+    if not snapshot:
+        st.info("There are no groups yet; create one under Groups.")
+        return
+    st.table(live_table(snapshot, run_counts(app.engine, now - timedelta(hours=1))))
+    runs = runs_table(snapshot)
+    if not runs.empty:
+        st.markdown("**Runs now** — holding a slot or waiting, and where they run")
+        st.dataframe(runs, hide_index=True, width="stretch")
+    series = with_snapshot(app.history.series(LIVE_WINDOW), snapshot, now)
+    start = now - LIVE_WINDOW.span
+    st.markdown(
+        "**Occupancy, last 15 minutes** (UTC) — runs at once, against each group's limit (dashed)"
+    )
+    st.plotly_chart(
+        occupancy_figure(series, start, now), key="admin:live-occupancy", config=_CHART_CONFIG
+    )
+    st.markdown("**Queue length, last 15 minutes** (UTC) — requests waiting for a slot")
+    st.plotly_chart(queue_figure(series, start, now), key="admin:live-queue", config=_CHART_CONFIG)

@@ -1,0 +1,38 @@
+"""The App's scheduler samples occupancy, prunes history and reloads groups on its own."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from core.app import start_app
+from core.scheduler import CONFIG_RELOAD_INTERVAL_S, PRUNE_INTERVAL_S
+from core.settings import Settings
+from db.models import OccupancySample, utcnow
+from tests.admin.support import write_samples
+
+
+def _interval_s(job) -> float:
+    return job.trigger.interval.total_seconds()
+
+
+def test_start_app_schedules_sampling_pruning_and_reloading(sqlite_url):
+    app = start_app(Settings(database_url=sqlite_url, sample_interval_s=2.5, retention_days=1))
+    try:
+        jobs = {job.id: job for job in app.scheduler.get_jobs()}
+        assert _interval_s(jobs["sample-occupancy"]) == 2.5
+        assert _interval_s(jobs["prune-history"]) == PRUNE_INTERVAL_S
+        assert _interval_s(jobs["reload-groups"]) == CONFIG_RELOAD_INTERVAL_S
+
+        # Run the jobs' own callables (the scheduler may run them too meanwhile):
+        # a sample per group, and a prune that keeps only the retention's day.
+        write_samples(app.engine, "A", utcnow() - timedelta(days=2), [(1, 0)] * 3)
+        jobs["sample-occupancy"].func()
+        jobs["prune-history"].func()
+        with Session(app.engine) as session:
+            rows = session.exec(select(OccupancySample)).all()
+        assert {row.group_name for row in rows} == {"A", "B"}
+        assert min(row.ts for row in rows) > utcnow() - timedelta(days=1)
+    finally:
+        app.close()
