@@ -1,4 +1,4 @@
-"""Fixtures every suite may use: migrated databases and a started App."""
+"""Fixtures every suite may use: migrated databases, a started App, a real server and Chromium."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from core.app import App, start_app
 from core.settings import Settings, SettingsError
 from db.engine import dispose_engines, get_engine
 from db.migrate import upgrade
+from tests.support.browser import chromium, require_browser
 from tests.support.database import POSTGRES_URL_VARIABLE, postgres_base_url, postgres_schema_url
 from tests.support.database import sqlite_url as make_sqlite_url
 from tests.support.optional import skip_unless_available
+from tests.support.server import Server, streamlit_server
 
 
 @pytest.fixture
@@ -73,3 +75,26 @@ def apptest_app(sqlite_url, monkeypatch) -> Iterator[None]:
         pass  # the test set a bad setting on purpose: no App was started
     finally:
         st.cache_resource.clear()
+
+
+@pytest.fixture
+def browser():
+    require_browser()
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def server_env(tmp_path) -> dict[str, str]:
+    """Environment for the server under test; tests may add to it before ``server`` starts."""
+    return {
+        "TASKGATE_DATABASE_URL": make_sqlite_url(tmp_path),
+        "TASKGATE_ADMIN_PASSWORD": "letmein",
+    }
+
+
+@pytest.fixture
+def server(tmp_path, server_env, browser) -> Iterator[Server]:
+    with streamlit_server(tmp_path, server_env) as running:
+        yield running
+    dispose_engines()

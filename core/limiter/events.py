@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import copy
 import logging
-from typing import Literal, Protocol
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Literal, Protocol, TypeVar
 
 from core.limiter.config import GroupConfig
 from core.limiter.errors import LimiterError, QueueTimeout
@@ -97,3 +100,37 @@ class EventRelay:
             getattr(self._sink, event)(*args)
         except Exception:
             logger.exception("Run event sink failed in %s; the limiter carries on", event)
+
+
+Held = TypeVar("Held")
+
+
+@contextmanager
+def reported_run(
+    events: EventRelay,
+    run: RunInfo,
+    acquire: Callable[[], Held],
+    release: Callable[[Held], None],
+) -> Iterator[RunInfo]:
+    """Hold what ``acquire`` returns around the block, and report the run's life once.
+
+    Both limiters' ``slot`` is this: whatever ends the wait or the block
+    (including a BaseException such as Streamlit's stop) releases first and
+    then reports exactly one ``run_finished`` with the outcome named as the
+    contract says.
+    """
+    try:
+        held = acquire()
+    except BaseException as exc:
+        run.finished_at = time.time()
+        events.run_finished(run, waiting_outcome(exc), describe(exc))
+        raise
+    try:
+        events.run_started(run)
+        yield run
+    except BaseException as exc:
+        release(held)
+        events.run_finished(run, body_outcome(exc), describe(exc))
+        raise
+    release(held)
+    events.run_finished(run, "succeeded", None)

@@ -141,24 +141,11 @@ class GroupState:
         )
 
     def snapshot(self) -> GroupSnapshot:
-        config = self.config
-        waiting = tuple(copy.copy(waiter.run) for waiter in self.queue.values())
-        oldest_wait_s = waiting[0].wait_s if waiting else None
-        return GroupSnapshot(
-            name=config.name,
-            limit=config.limit,
-            paused=config.paused,
-            max_queue=config.max_queue,
-            queue_timeout_s=config.queue_timeout_s,
-            per_owner_limit=config.per_owner_limit,
-            description=config.description,
-            version=config.version,
-            running=len(self.running),
-            queued=len(waiting),
-            oldest_wait_s=oldest_wait_s,
-            avg_run_s=self.durations.mean_s,
-            waiting=waiting,
+        return GroupSnapshot.of(
+            self.config,
+            waiting=tuple(copy.copy(waiter.run) for waiter in self.queue.values()),
             running_runs=tuple(copy.copy(run) for run in self.running.values()),
+            avg_run_s=self.durations.mean_s,
         )
 
     def _has_room(self) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 from core.limiter.config import GroupConfig
 from core.limiter.errors import GroupRemoved, QueueTimeout
-from core.limiter.events import EventRelay, RunEvents, body_outcome, describe, waiting_outcome
+from core.limiter.events import EventRelay, RunEvents, reported_run
 from core.limiter.group import GroupState, Turn, Waiter
 from core.limiter.records import GroupSnapshot, RunInfo, WaitInfo
 
@@ -118,21 +118,13 @@ class Limiter:
         in the queue back and is reported once to ``run_finished``.
         """
         run = RunInfo(group=group, owner=owner, task=task, params=params)
-        try:
-            state = self._acquire(run, on_wait)
-        except BaseException as exc:
-            run.finished_at = time.time()
-            self._events.run_finished(run, waiting_outcome(exc), describe(exc))
-            raise
-        try:
-            self._events.run_started(run)
+        with reported_run(
+            self._events,
+            run,
+            acquire=lambda: self._acquire(run, on_wait),
+            release=lambda state: self._release(state, run),
+        ):
             yield run
-        except BaseException as exc:
-            self._release(state, run)
-            self._events.run_finished(run, body_outcome(exc), describe(exc))
-            raise
-        self._release(state, run)
-        self._events.run_finished(run, "succeeded", None)
 
     def _acquire(self, run: RunInfo, on_wait: Callable[[WaitInfo], object] | None) -> GroupState:
         created: GroupConfig | None = None

@@ -10,6 +10,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.limiter.config import GroupConfig
+
 _HOST = socket.gethostname()
 _process = {"pid": os.getpid()}
 """The pid, read once rather than by a system call per run, and refreshed in forked children."""
@@ -96,3 +98,29 @@ class GroupSnapshot:
     avg_run_s: float | None
     waiting: tuple[RunInfo, ...]
     running_runs: tuple[RunInfo, ...]
+
+    @classmethod
+    def of(
+        cls,
+        config: GroupConfig,
+        waiting: tuple[RunInfo, ...],
+        running_runs: tuple[RunInfo, ...],
+        avg_run_s: float | None,
+    ) -> GroupSnapshot:
+        """A group's snapshot from its settings and its runs; the counts follow from the runs."""
+        return cls(
+            name=config.name,
+            limit=config.limit,
+            paused=config.paused,
+            max_queue=config.max_queue,
+            queue_timeout_s=config.queue_timeout_s,
+            per_owner_limit=config.per_owner_limit,
+            description=config.description,
+            version=config.version,
+            running=len(running_runs),
+            queued=len(waiting),
+            oldest_wait_s=waiting[0].wait_s if waiting else None,
+            avg_run_s=avg_run_s,
+            waiting=waiting,
+            running_runs=running_runs,
+        )

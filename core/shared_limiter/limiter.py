@@ -35,7 +35,7 @@ from core.limiter import (
     WaitInfo,
 )
 from core.limiter.eta import DurationEstimate
-from core.limiter.events import EventRelay, body_outcome, describe, waiting_outcome
+from core.limiter.events import EventRelay, reported_run
 from core.shared_limiter import admission, store
 from core.shared_limiter.admission import Change
 from core.shared_limiter.database import LimiterDatabase
@@ -164,21 +164,13 @@ class SharedLimiter:
         block gives the ticket back and is reported once to ``run_finished``.
         """
         run = RunInfo(group=group, owner=owner, task=task, params=params)
-        try:
-            held = self._acquire(run, on_wait)
-        except BaseException as exc:
-            run.finished_at = time.time()
-            self._events.run_finished(run, waiting_outcome(exc), describe(exc))
-            raise
-        try:
-            self._events.run_started(run)
+        with reported_run(
+            self._events,
+            run,
+            acquire=lambda: self._acquire(run, on_wait),
+            release=lambda held: self._release(held, run),
+        ):
             yield run
-        except BaseException as exc:
-            self._release(held, run)
-            self._events.run_finished(run, body_outcome(exc), describe(exc))
-            raise
-        self._release(held, run)
-        self._events.run_finished(run, "succeeded", None)
 
     def _acquire(self, run: RunInfo, on_wait: Callable[[WaitInfo], object] | None) -> _Held:
         entry = self._write(admission.enqueue, run, self._default_limit, self._holder, self._lease)
@@ -318,22 +310,11 @@ class SharedLimiter:
 
     def _snapshot_of(self, group: StoredGroup) -> GroupSnapshot:
         config = group.config
-        waiting = tuple(ticket.run_info(config.name) for ticket in group.waiting)
         with self._lock:
             estimate = self._durations.get(config.key)
-        return GroupSnapshot(
-            name=config.name,
-            limit=config.limit,
-            paused=config.paused,
-            max_queue=config.max_queue,
-            queue_timeout_s=config.queue_timeout_s,
-            per_owner_limit=config.per_owner_limit,
-            description=config.description,
-            version=config.version,
-            running=len(group.running),
-            queued=len(waiting),
-            oldest_wait_s=waiting[0].wait_s if waiting else None,
-            avg_run_s=estimate.mean_s if estimate else None,
-            waiting=waiting,
+        return GroupSnapshot.of(
+            config,
+            waiting=tuple(ticket.run_info(config.name) for ticket in group.waiting),
             running_runs=tuple(ticket.run_info(config.name) for ticket in group.running),
+            avg_run_s=estimate.mean_s if estimate else None,
         )
