@@ -128,18 +128,33 @@ class RunRecorder:
                 self._flushed.notify_all()
 
     def _write(self, items: list[Any]) -> None:
+        """Apply a batch in one transaction; if that fails, item by item.
+
+        One bad row (a group name the database refuses, say) must not take
+        the rest of the batch with it: only the items that fail on their own
+        are dropped, and each is logged.
+        """
         if not items:
             return
         try:
-            with session_scope(self._engine) as session:
-                for item in items:
-                    if isinstance(item, _GroupCreated):
-                        _insert_group_if_missing(session, item.config)
-                    else:
-                        _apply_run_event(session, item)
+            self._apply(items)
+            return
         except Exception:
-            # Losing a history row must never take the app down; say so loudly.
-            log.exception("could not record %d run event(s)", len(items))
+            log.warning("could not record %d run event(s) at once; retrying one by one", len(items))
+        for item in items:
+            try:
+                self._apply([item])
+            except Exception:
+                # Losing a history row must never take the app down; say so loudly.
+                log.exception("could not record %r", item)
+
+    def _apply(self, items: list[Any]) -> None:
+        with session_scope(self._engine) as session:
+            for item in items:
+                if isinstance(item, _GroupCreated):
+                    _insert_group_if_missing(session, item.config)
+                else:
+                    _apply_run_event(session, item)
 
 
 def _apply_run_event(session: Session, event: _RunEvent) -> None:
