@@ -4,7 +4,7 @@
 it with ``st.cache_resource``; tests and tools call it directly). It migrates
 the database, sets up the admin password, loads the groups into a fresh
 limiter, wires the limiter's run events to the database, and starts the
-scheduler (group reload, occupancy sampling, pruning, chart warm-up).
+scheduler (group reload, occupancy sampling, pruning).
 ``App.close`` undoes it in reverse order and is also registered to run at
 interpreter exit, so events still in the recorder's queue reach the
 database when the server stops.
@@ -27,13 +27,12 @@ from sqlmodel import select
 from core.auth import AdminAuth, admin_password_hash
 from core.group_sync import GroupSync
 from core.limiter import Limiter, RunEvents, SharedLimiter
-from core.metrics import OccupancyHistory, OccupancySampler, prune_history
+from core.metrics import OccupancySampler, prune_history
 from core.runs import RunRecorder
 from core.scheduler import (
     CONFIG_RELOAD_INTERVAL_S,
     PRUNE_INTERVAL_S,
     add_interval_job,
-    add_start_job,
     build_scheduler,
 )
 from core.settings import Settings
@@ -53,7 +52,6 @@ class App:
     groups: GroupSync
     scheduler: BackgroundScheduler
     admin: AdminAuth
-    history: OccupancyHistory
 
     def close(self) -> None:
         if self.scheduler.running:
@@ -121,7 +119,6 @@ def start_app(settings: Settings) -> App:
     groups = GroupSync(engine, limiter)
     groups.refresh()
     groups.seed_durations()
-    history = OccupancyHistory(engine)
     retention = timedelta(days=settings.retention_days)
     scheduler = build_scheduler()
     add_interval_job(scheduler, "reload-groups", groups.poll, CONFIG_RELOAD_INTERVAL_S)
@@ -134,8 +131,7 @@ def start_app(settings: Settings) -> App:
         PRUNE_INTERVAL_S,
         run_at_start=True,
     )
-    add_start_job(scheduler, "warm-history", history.warm)
     scheduler.start()
-    app = App(settings, engine, limiter, recorder, groups, scheduler, admin, history)
+    app = App(settings, engine, limiter, recorder, groups, scheduler, admin)
     atexit.register(app.close)
     return app

@@ -35,8 +35,3 @@ def add_interval_job(
     """Run ``func`` every ``seconds``; the first run is one interval in, or at once."""
     first = {"next_run_time": datetime.now().astimezone()} if run_at_start else {}
     scheduler.add_job(func, "interval", seconds=seconds, id=job_id, replace_existing=True, **first)
-
-
-def add_start_job(scheduler: BackgroundScheduler, job_id: str, func: Callable[[], object]) -> None:
-    """Run ``func`` once, as soon as the scheduler starts (for warm-up work)."""
-    scheduler.add_job(func, id=job_id, replace_existing=True)

@@ -115,6 +115,23 @@ class OccupancySample(SQLModel, table=True):
     queued: int
 
 
+class OccupancyMinute(SQLModel, table=True):
+    """One group's peaks in one minute (``minute`` is its start), rolled up from the samples.
+
+    The sampler raises these maxima in the same transaction as each sample it
+    writes, so the day and week charts read one row per group per minute
+    instead of sixty samples.
+    """
+
+    __tablename__ = "occupancy_minute"
+
+    group_name: str = Field(primary_key=True, max_length=GROUP_NAME_MAX)
+    minute: datetime = Field(primary_key=True, index=True)
+    max_running: int
+    max_queued: int
+    max_limit: int
+
+
 class AuditEvent(SQLModel, table=True):
     """Who changed what and when, with the group's state before and after."""
 

@@ -1,8 +1,9 @@
 """What the dashboard shows: occupancy sampled every second, and the history of runs.
 
-Sampling and pruning run on the scheduler; the queries behind the charts
-aggregate in the database (time buckets, percentiles) and return one row per
-group and bucket, never every sample.
+Sampling (which also keeps a per-minute roll-up) and pruning run on the
+scheduler; the queries behind the charts aggregate in the database (time
+buckets, percentiles) and return one row per group and bucket, never every
+sample.
 """
 
 from core.metrics.run_stats import (
@@ -18,10 +19,10 @@ from core.metrics.sampling import OccupancySampler, Pruned, prune_history
 from core.metrics.timeseries import (
     HISTORY_WINDOWS,
     LIVE_WINDOW,
-    OccupancyHistory,
     OccupancyPoint,
     Series,
     TimeWindow,
+    occupancy_series,
     with_snapshot,
 )
 
@@ -29,7 +30,6 @@ __all__ = [
     "HISTORY_WINDOWS",
     "LIVE_WINDOW",
     "GroupRunStats",
-    "OccupancyHistory",
     "OccupancyPoint",
     "OccupancySampler",
     "Percentiles",
@@ -38,6 +38,7 @@ __all__ = [
     "RunRow",
     "Series",
     "TimeWindow",
+    "occupancy_series",
     "prune_history",
     "recent_runs",
     "run_counts",

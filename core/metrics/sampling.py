@@ -2,9 +2,13 @@
 
 The scheduler calls ``OccupancySampler.sample`` every
 ``TASKGATE_SAMPLE_INTERVAL_S``: one ``occupancy_sample`` row per group, all
-with the same timestamp, in one short transaction. ``prune_history`` deletes
-samples and finished runs older than the retention in batches, so a prune
-after a long downtime never holds SQLite's write lock for long.
+with the same timestamp, in one short transaction. The same transaction
+raises each group's row of ``occupancy_minute`` to the sample's values
+(``INSERT ... ON CONFLICT DO UPDATE`` taking the larger), so the per-minute
+roll-up the day and week charts read is always as current as the samples.
+``prune_history`` deletes samples and finished runs older than the retention
+in batches, so a prune after a long downtime never holds SQLite's write lock
+for long.
 
 Every process runs the sampling job, but a fleet sharing a database needs
 one sample per interval, not one per process (the shared limiter's snapshot
@@ -22,12 +26,19 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, delete, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.limiter import Limiter
+from core.metrics.sql import greatest, upsert
 from db.engine import session_scope
-from db.models import FINISHED_STATUSES, AppSetting, OccupancySample, TaskRun, utcnow
+from db.models import (
+    FINISHED_STATUSES,
+    AppSetting,
+    OccupancyMinute,
+    OccupancySample,
+    TaskRun,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from core.limiter import SharedLimiter
@@ -74,7 +85,35 @@ class OccupancySampler:
                 return 0
             if rows:
                 session.execute(insert(OccupancySample), rows)
+                _roll_up(session, at, rows)
         return len(rows)
+
+
+def _roll_up(session: Session, at: datetime, samples: list[dict]) -> None:
+    """Raise each group's ``occupancy_minute`` row for the minute of ``at`` to these samples."""
+    table = OccupancyMinute.__table__
+    dialect = session.get_bind().dialect.name
+    statement = upsert(table, dialect)
+    new = statement.excluded
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.group_name, table.c.minute],
+        set_={
+            column: greatest(table.c[column], new[column], dialect)
+            for column in ("max_running", "max_queued", "max_limit")
+        },
+    )
+    minute = at.replace(second=0, microsecond=0)
+    rows = [
+        {
+            "group_name": sample["group_name"],
+            "minute": minute,
+            "max_running": sample["running"],
+            "max_queued": sample["queued"],
+            "max_limit": sample["limit"],
+        }
+        for sample in samples
+    ]
+    session.execute(statement, rows)
 
 
 def _hold_lease(session: Session, holder: str, now: datetime, lease: timedelta) -> bool:
@@ -94,9 +133,8 @@ def _hold_lease(session: Session, holder: str, now: datetime, lease: timedelta) 
     ).rowcount
     if renewed:
         return True
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     first = (
-        dialect.insert(table)
+        upsert(table, session.get_bind().dialect.name)
         .values(key=SAMPLER_LEASE, value=holder, updated_at=now)
         .on_conflict_do_nothing()
         .returning(table.c.key)
@@ -107,17 +145,27 @@ def _hold_lease(session: Session, holder: str, now: datetime, lease: timedelta) 
 @dataclass(frozen=True)
 class Pruned:
     samples: int
+    minutes: int
     runs: int
 
 
 def prune_history(engine: Engine, retention: timedelta, now: datetime | None = None) -> Pruned:
-    """Delete samples, and runs that finished, longer ago than ``retention``."""
+    """Delete samples, their per-minute roll-up, and finished runs, older than ``retention``.
+
+    The roll-up has one row per group per minute, sixty times fewer than
+    one-second samples, so one statement deletes it without holding the
+    write lock for long.
+    """
     cutoff = (now or utcnow()) - retention
     samples = _delete_in_batches(
         engine,
         OccupancySample.__table__,
         select(OccupancySample.id).where(OccupancySample.ts < cutoff),
     )
+    with session_scope(engine) as session:
+        minutes = session.execute(
+            delete(OccupancyMinute).where(OccupancyMinute.minute < cutoff)
+        ).rowcount
     runs = _delete_in_batches(
         engine,
         TaskRun.__table__,
@@ -125,7 +173,7 @@ def prune_history(engine: Engine, retention: timedelta, now: datetime | None = N
             TaskRun.status.in_(FINISHED_STATUSES), TaskRun.finished_at < cutoff
         ),
     )
-    return Pruned(samples, runs)
+    return Pruned(samples, minutes, runs)
 
 
 def _delete_in_batches(engine: Engine, table, ids) -> int:

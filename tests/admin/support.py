@@ -12,7 +12,7 @@ from core.auth import ADMIN_NAME, Actor
 from core.group_sync import GroupSync
 from core.groups import GroupService
 from core.limiter import Limiter
-from db.models import AuditEvent, ConcurrencyGroup, OccupancySample, TaskRun
+from db.models import AuditEvent, ConcurrencyGroup, OccupancyMinute, OccupancySample, TaskRun
 
 ADMIN = Actor(ADMIN_NAME, is_admin=True)
 ALICE = Actor("alice", is_admin=True)
@@ -48,6 +48,16 @@ def audit_count(engine: Engine) -> int:
         return session.exec(select(func.count(AuditEvent.id))).one()
 
 
+class Clock:
+    """A settable ``utcnow`` for the sampler."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 def write_samples(
     engine: Engine, group: str, start: datetime, values: list[tuple[int, int]], limit: int = 2
 ) -> None:
@@ -64,6 +74,23 @@ def write_samples(
     ]
     with Session(engine) as session:
         session.execute(insert(OccupancySample), rows)
+        session.commit()
+
+
+def write_minutes(engine: Engine, group: str, start: datetime, minutes: int) -> None:
+    """``minutes`` rows of the per-minute roll-up from ``start``, one run at once in each."""
+    rows = [
+        {
+            "group_name": group,
+            "minute": start + timedelta(minutes=i),
+            "max_running": 1,
+            "max_queued": 0,
+            "max_limit": 2,
+        }
+        for i in range(minutes)
+    ]
+    with Session(engine) as session:
+        session.execute(insert(OccupancyMinute), rows)
         session.commit()
 
 

@@ -231,7 +231,6 @@ def test_history_renders_for_every_time_range(apptest_app):
     app = bootstrap.started_app()
     write_run(app.engine, "r1", "A", utcnow() - timedelta(minutes=5), 1.0, 2.0)
     write_run(app.engine, "r2", "B", utcnow() - timedelta(minutes=4), 0.5, 1.0, status="failed")
-    app.history.warm()
     at = show_section(sign_in(admin_page()), "History")
     for label in ("Last hour", "Last 24 hours", "Last 7 days"):
         at = at.segmented_control(key="admin:history-window").set_value(label).run()

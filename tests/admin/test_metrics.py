@@ -11,29 +11,26 @@ from sqlmodel import Session, select
 
 from core.limiter import GroupConfig, Limiter
 from core.metrics import (
-    OccupancyHistory,
+    OccupancyPoint,
     OccupancySampler,
     RunCounts,
-    TimeWindow,
     prune_history,
     recent_runs,
     run_counts,
     run_stats,
 )
-from core.metrics.timeseries import query_buckets
-from db.models import OccupancySample, TaskRun
-from tests.admin.support import SlotUser, write_run, write_samples
+from core.metrics.timeseries import SAMPLES, bucketed
+from db.models import OccupancyMinute, OccupancySample, TaskRun
+from tests.admin.support import (
+    Clock,
+    SlotUser,
+    write_minutes,
+    write_run,
+    write_samples,
+)
 
 # A fixed instant on a bucket boundary of every window, so tests can reason in seconds.
 T0 = datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def _count(engine, model) -> int:
@@ -66,52 +63,26 @@ def test_buckets_hold_the_peak_of_each_interval_computed_in_sql(db_engine):
     write_samples(db_engine, "A", T0, values, limit=2)
     write_samples(db_engine, "B", T0, [(1, 0)] * 30, limit=4)
     first = int(T0.timestamp()) // 10
-    buckets = query_buckets(db_engine, first, first + 2, 10)
-    assert sorted(buckets) == [first, first + 1, first + 2]
-    assert buckets[first + 1] == {"A": (2, 5, 2), "B": (1, 0, 4)}
-    assert buckets[first] == {"A": (2, 0, 2), "B": (1, 0, 4)}
+    series = bucketed(db_engine, SAMPLES, first, first + 2, 10)
+    starts = [T0 + timedelta(seconds=s) for s in (0, 10, 20)]
+    peaks = zip(starts, (0, 5, 0), strict=True)
+    assert series["A"] == [OccupancyPoint(at, 2, queued, 2) for at, queued in peaks]
+    assert series["B"] == [OccupancyPoint(at, 1, 0, 4) for at in starts]
 
 
-def test_history_keeps_settled_buckets_and_asks_only_for_new_ones(db_engine, monkeypatch):
-    window = TimeWindow("test", timedelta(minutes=10), 60)
-    write_samples(db_engine, "A", T0 - timedelta(minutes=10), [(1, 0)] * 600)
-    clock = Clock(T0)
-    history = OccupancyHistory(db_engine, clock)
-    asked: list[tuple[int, int]] = []
-    import core.metrics.timeseries as timeseries
-
-    real = timeseries.query_buckets
-
-    def spy(engine, first, last, bucket_s):
-        asked.append((first, last))
-        return real(engine, first, last, bucket_s)
-
-    monkeypatch.setattr(timeseries, "query_buckets", spy)
-    cold = history.series(window)
-    assert [p.running for p in cold["A"]] == [1] * 10
-    minute = int(T0.timestamp()) // 60
-    assert asked == [(minute - 10, minute)]
-
-    # Two minutes later, with new samples: only the buckets not yet settled are asked for.
-    write_samples(db_engine, "A", T0, [(2, 3)] * 120)
-    clock.now = T0 + timedelta(minutes=2)
-    warm = history.series(window)
-    assert asked[1:] == [(minute - 1, minute + 2)]
-    assert [(p.running, p.queued) for p in warm["A"]][-3:] == [(1, 0), (2, 3), (2, 3)]
-    everything = real(db_engine, minute - 8, minute + 2, 60)
-    assert warm == timeseries._to_series(everything, 60), "the cache changed the answer"
-
-
-def test_prune_forgets_old_samples_and_old_finished_runs_only(db_engine):
+def test_prune_forgets_old_samples_roll_up_and_finished_runs_only(db_engine):
     old = T0 - timedelta(days=8)
     write_samples(db_engine, "A", old, [(1, 0)] * 5)
     write_samples(db_engine, "A", T0 - timedelta(days=1), [(1, 0)] * 3)
+    write_minutes(db_engine, "A", old, 3)
+    write_minutes(db_engine, "A", T0 - timedelta(days=1), 2)
     write_run(db_engine, "old-done", "A", old, 1, 2)
     write_run(db_engine, "old-running", "A", old, 1, None, status="running")
     write_run(db_engine, "new-done", "A", T0 - timedelta(hours=1), 1, 2)
     pruned = prune_history(db_engine, timedelta(days=7), now=T0)
-    assert (pruned.samples, pruned.runs) == (5, 1)
+    assert (pruned.samples, pruned.minutes, pruned.runs) == (5, 3, 1)
     assert _count(db_engine, OccupancySample) == 3
+    assert _count(db_engine, OccupancyMinute) == 2
     with Session(db_engine) as session:
         assert sorted(session.exec(select(TaskRun.id)).all()) == ["new-done", "old-running"]
 

@@ -21,6 +21,7 @@ TABLES = {
     "audit_event",
     "app_setting",
     "limiter_ticket",
+    "occupancy_minute",
 }
 
 

@@ -1,8 +1,9 @@
 """History: occupancy and queues over an hour, a day or a week, and what the runs came to.
 
-The charts come from ``OccupancyHistory`` (bucketed in SQL, settled buckets
-kept); the per-group table from window-function percentiles in SQL; the
-recent-runs list is capped. Nothing here loads every sample or every run.
+The charts come from ``occupancy_series`` (bucketed in SQL; the day and the
+week from the per-minute roll-up); the per-group table from window-function
+percentiles in SQL; the recent-runs list is capped. Nothing here loads every
+sample or every run.
 """
 
 from __future__ import annotations
@@ -11,7 +12,14 @@ import pandas as pd
 import streamlit as st
 
 from core.app import App
-from core.metrics import HISTORY_WINDOWS, GroupRunStats, TimeWindow, recent_runs, run_stats
+from core.metrics import (
+    HISTORY_WINDOWS,
+    GroupRunStats,
+    TimeWindow,
+    occupancy_series,
+    recent_runs,
+    run_stats,
+)
 from core.ui.admin.charts import occupancy_figure, queue_figure
 from core.ui.admin.format import seconds, utc_time
 from db.models import RUN_STATUSES, utcnow
@@ -54,7 +62,7 @@ def show_history(app: App, group_names: list[str]) -> None:
     window = windows[label]
     now = utcnow()
     since = now - window.span
-    series = app.history.series(window)
+    series = occupancy_series(app.engine, window, now)
     if series:
         bucket = _bucket_label(window)
         st.markdown(
