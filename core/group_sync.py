@@ -17,6 +17,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from core.limiter import GroupConfig, Limiter
+from core.limiter.config import settings_of
 from db.models import ConcurrencyGroup, TaskRun
 
 log = logging.getLogger(__name__)
@@ -25,17 +26,12 @@ log = logging.getLogger(__name__)
 _ETA_SEED_RUNS = 20
 
 
+CREATED_ON_FIRST_USE = "Created on first use by a task."
+"""The description of a group that code named before an admin created it."""
+
+
 def config_from_row(row: ConcurrencyGroup) -> GroupConfig:
-    return GroupConfig(
-        name=row.name,
-        limit=row.limit,
-        paused=row.paused,
-        max_queue=row.max_queue,
-        queue_timeout_s=row.queue_timeout_s,
-        per_owner_limit=row.per_owner_limit,
-        description=row.description,
-        version=row.version,
-    )
+    return GroupConfig(name=row.name, version=row.version, **settings_of(row))
 
 
 class GroupSync:

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
+from core.group_sync import CREATED_ON_FIRST_USE
 from core.limiter import GroupConfig, RunInfo
 from db.engine import session_scope
 from db.models import ConcurrencyGroup, TaskRun, utcnow
@@ -177,7 +178,7 @@ def _insert_group_if_missing(session: Session, config: GroupConfig) -> None:
             ConcurrencyGroup(
                 name=config.name,
                 limit=config.limit,
-                description="Created on first use by a task.",
+                description=CREATED_ON_FIRST_USE,
                 updated_by="system",
             )
         )

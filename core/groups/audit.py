@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from core.limiter.config import settings_of
 from db.models import AuditEvent, ConcurrencyGroup
 
 _LABELS = {
@@ -29,16 +30,7 @@ _LABELS = {
 
 def group_state(row: ConcurrencyGroup) -> dict[str, Any]:
     """The part of a group row an admin can change, plus its version, as JSON-ready data."""
-    return {
-        "name": row.name,
-        "limit": row.limit,
-        "paused": row.paused,
-        "max_queue": row.max_queue,
-        "queue_timeout_s": row.queue_timeout_s,
-        "per_owner_limit": row.per_owner_limit,
-        "description": row.description,
-        "version": row.version,
-    }
+    return {"name": row.name, **settings_of(row), "version": row.version}
 
 
 def _show(field: str, value: Any) -> str:

@@ -35,6 +35,7 @@ from core.groups.errors import (
 )
 from core.groups.rules import GroupSettings, clean_name, group_sort_key
 from core.limiter import Limiter
+from core.limiter.config import settings_of
 from db.engine import session_scope
 from db.models import AuditEvent, ConcurrencyGroup, utcnow
 
@@ -61,14 +62,7 @@ def _record(row: ConcurrencyGroup) -> GroupRecord:
     return GroupRecord(
         id=row.id,
         name=row.name,
-        settings=GroupSettings(
-            limit=row.limit,
-            paused=row.paused,
-            max_queue=row.max_queue,
-            queue_timeout_s=row.queue_timeout_s,
-            per_owner_limit=row.per_owner_limit,
-            description=row.description,
-        ),
+        settings=GroupSettings(**settings_of(row)),
         version=row.version,
         updated_at=row.updated_at,
         updated_by=row.updated_by,

@@ -3,6 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+SETTING_FIELDS = (
+    "limit",
+    "paused",
+    "max_queue",
+    "queue_timeout_s",
+    "per_owner_limit",
+    "description",
+)
+"""What an admin sets on a group besides its name: the same fields on a config, a
+stored row and a validated form, so every layer copies them through this one list."""
+
+
+def settings_of(source: object) -> dict[str, Any]:
+    """The settings of anything that has them as attributes (a config, a stored row)."""
+    return {field: getattr(source, field) for field in SETTING_FIELDS}
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
+from core.group_sync import CREATED_ON_FIRST_USE
 from core.limiter import GroupConfig, LimiterError, OwnerLimitReached, QueueFull, RunInfo
 from core.shared_limiter import store
 from core.shared_limiter.store import Locked
@@ -122,7 +123,7 @@ def _lock_or_create(
     if locked is not None:
         return locked, None
     config = GroupConfig(
-        name=name, limit=default_limit, description=store.CREATED_ON_FIRST_USE, version=1
+        name=name, limit=default_limit, description=CREATED_ON_FIRST_USE, version=1
     )
     created = store.insert_group(connection, config)
     return store.lock_group(connection, name=name), config if created else None

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from core.group_sync import config_from_row
 from core.limiter import GroupConfig, RunInfo
+from core.limiter.config import settings_of
 from core.shared_limiter.stored import StoredGroup, Ticket
 from db.models import ConcurrencyGroup, LimiterTicket, TaskRun, utcnow
 
@@ -26,7 +27,6 @@ GROUPS = ConcurrencyGroup.__table__
 TICKETS = LimiterTicket.__table__
 RUNS = TaskRun.__table__
 
-CREATED_ON_FIRST_USE = "Created on first use by a task."
 _TICKET_PREFIX = "ticket_"
 
 
@@ -96,15 +96,7 @@ def delete_group(connection: Connection, name: str) -> int | None:
 
 
 def _config_values(config: GroupConfig) -> dict[str, object]:
-    return {
-        "name": config.name,
-        "limit": config.limit,
-        "paused": config.paused,
-        "max_queue": config.max_queue,
-        "queue_timeout_s": config.queue_timeout_s,
-        "per_owner_limit": config.per_owner_limit,
-        "description": config.description,
-    }
+    return {"name": config.name, **settings_of(config)}
 
 
 def find_group(connection: Connection, name: str) -> GroupConfig | None:
