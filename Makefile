@@ -29,7 +29,7 @@ lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check .
 
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -rs
 
 bench: $(VENV)/.installed-dev
 	$(PY) bench/limiter_bench.py

@@ -4,6 +4,12 @@ Each person is a separate browser context (its own Streamlit session and so
 its own owner). Group A has its seeded limit of 1. What the limiter decided
 is read back from ``task_run``, whose times come from the server's clock,
 the same clock this test reads.
+
+The tests assert what happens and in what order (a request leaves the queue
+after the click that made it leave, the next waiter starts after the slot
+was given back and never before). The only time bounds are generous ones
+that catch a hang: CI runs on a loaded machine, and how fast a hand-over is
+belongs in bench/, not here.
 """
 
 from __future__ import annotations
@@ -29,14 +35,12 @@ FINISHING = {"Matrix size": 2048, "Repeats": 40}
 QUICK = {"Matrix size": 128, "Repeats": 3}
 
 UI_TIMEOUT_MS = 30_000
-DB_TIMEOUT_S = 10.0
+DB_TIMEOUT_S = 30.0
 
-LEAVES_QUEUE_S = 0.5
-"""A queued request is gone this soon after Cancel, a page switch or a closed tab."""
-CANCEL_STARTS_NEXT_S = 1.0
-"""Cancelling a running task lets the next waiter start this soon."""
-HANDOFF_S = 0.25
-"""A finished run's slot goes to the next waiter this soon (it is handed over at once)."""
+HANG_S = 10.0
+"""Longer than this between a click and what it causes is a hang, not a slow machine."""
+CLOCK_SLACK_S = 0.01
+"""The browser's clock reads whole milliseconds; the database stores microseconds."""
 
 
 def _open_matmul(browser, server):
@@ -126,7 +130,7 @@ def test_a_closed_tab_leaves_the_queue_and_the_next_waiter_starts_when_the_first
     )
     left = runs[1]
     assert left.id == second_id and left.started_at is None
-    assert _seconds(left.finished_at) - closed_at < LEAVES_QUEUE_S
+    assert closed_at - CLOCK_SLACK_S <= _seconds(left.finished_at) < closed_at + HANG_S
     _waiting_at(third, 1, 1)  # moved up, and the first run still holds the only slot
 
     first.get_by_text("Result", exact=True).wait_for(timeout=60_000)
@@ -138,14 +142,16 @@ def test_a_closed_tab_leaves_the_queue_and_the_next_waiter_starts_when_the_first
     }
     finished, started = runs[first_id], runs[third_id]
     assert finished.status == "succeeded"
-    assert 0 <= _seconds(started.started_at) - _seconds(finished.finished_at) < HANDOFF_S
+    # The slot went to the third only once the first gave it back, and it did not sit idle.
+    assert 0 <= _seconds(started.started_at) - _seconds(finished.finished_at) < HANG_S
+    assert _seconds(left.finished_at) <= _seconds(finished.finished_at)
     third.get_by_text("Result", exact=True).wait_for(timeout=UI_TIMEOUT_MS)
     assert runs[second_id].started_at is None
     for page in (first, third):
         assert page.locator('[data-testid="stException"]').count() == 0
 
 
-def test_cancel_or_leaving_gives_up_a_wait_and_cancel_frees_a_running_slot_within_a_second(
+def test_cancel_or_leaving_gives_up_a_wait_and_cancel_hands_a_running_slot_to_the_next(
     server, browser, server_env
 ):
     engine = get_engine(server_env["TASKGATE_DATABASE_URL"])
@@ -165,7 +171,7 @@ def test_cancel_or_leaving_gives_up_a_wait_and_cancel_frees_a_running_slot_withi
         engine, lambda runs: len(runs) == 3 and runs[2].status == "cancelled", "a cancelled wait"
     )
     assert runs[2].started_at is None
-    assert _seconds(runs[2].finished_at) - clicked_at < LEAVES_QUEUE_S
+    assert clicked_at - CLOCK_SLACK_S <= _seconds(runs[2].finished_at) < clicked_at + HANG_S
 
     _start(third, QUICK)
     _waiting_at(third, 2, 2)
@@ -176,17 +182,19 @@ def test_cancel_or_leaving_gives_up_a_wait_and_cancel_frees_a_running_slot_withi
         engine, lambda runs: len(runs) == 4 and runs[3].status == "cancelled", "a wait left behind"
     )
     assert runs[3].started_at is None
-    assert _seconds(runs[3].finished_at) - clicked_at < LEAVES_QUEUE_S
+    assert clicked_at - CLOCK_SLACK_S <= _seconds(runs[3].finished_at) < clicked_at + HANG_S
     _waiting_at(second, 1, 1)
 
     clicked_at = _cancel(first)
     runs = _wait_for_runs(
         engine, lambda runs: runs[1].started_at is not None, "the next waiter starting"
     )
-    assert _seconds(runs[1].started_at) - clicked_at < CANCEL_STARTS_NEXT_S
+    assert clicked_at - CLOCK_SLACK_S <= _seconds(runs[1].started_at) < clicked_at + HANG_S
     first.get_by_text("You cancelled the run").wait_for(timeout=UI_TIMEOUT_MS)
     runs = _wait_for_runs(engine, lambda runs: runs[0].status == "cancelled", "the run cancelled")
     assert runs[0].started_at is not None
+    # The second started only after the first let go of the only slot.
+    assert _seconds(runs[0].finished_at) <= _seconds(runs[1].started_at)
     second.get_by_text("Result", exact=True).wait_for(timeout=UI_TIMEOUT_MS)
     for page in (first, second, third):
         assert page.locator('[data-testid="stException"]').count() == 0
