@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from core.group_sync import CREATED_ON_FIRST_USE
 from core.limiter import GroupConfig, RunInfo
 from db.engine import session_scope
-from db.models import ConcurrencyGroup, TaskRun, utcnow
+from db.models import ConcurrencyGroup, TaskRun, group_name_key, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ def _apply_run_event(session: Session, event: _RunEvent) -> None:
 
 def _insert_group_if_missing(session: Session, config: GroupConfig) -> None:
     exists = session.exec(
-        select(ConcurrencyGroup.id).where(func.lower(ConcurrencyGroup.name) == config.name.lower())
+        select(ConcurrencyGroup.id).where(ConcurrencyGroup.name_key == group_name_key(config.name))
     ).first()
     if exists is None:
         session.add(

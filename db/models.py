@@ -11,10 +11,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, func
+from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 GROUP_NAME_MAX = 64
+GROUP_NAME_KEY_MAX = 3 * GROUP_NAME_MAX
+"""Case folding can lengthen a name (``ß`` folds to ``ss``), at most threefold per character."""
 RUN_STATUSES = (
     "queued",
     "running",
@@ -31,6 +33,21 @@ FINISHED_STATUSES = RUN_STATUSES[2:]
 def utcnow() -> datetime:
     """The current time in UTC, the one convention for every stored time."""
     return datetime.now(UTC)
+
+
+def group_name_key(name: str) -> str:
+    """The form of a group name that two names share when they count as the same group.
+
+    Python's ``casefold()``, stored in ``concurrency_group.name_key`` under a
+    unique index, so the database itself refuses ``äx`` beside ``Äx``: SQL's
+    ``lower()`` folds only ASCII letters on SQLite and depends on the
+    collation on PostgreSQL, so no SQL expression can serve as the key.
+    """
+    return name.casefold()
+
+
+def _name_key_default(context) -> str:
+    return group_name_key(context.get_current_parameters()["name"])
 
 
 def _status_check() -> str:
@@ -58,6 +75,13 @@ class ConcurrencyGroup(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=GROUP_NAME_MAX)
+    # Filled from ``name`` when a row is inserted without it; a rename must set both.
+    name_key: str = Field(
+        default=None,
+        max_length=GROUP_NAME_KEY_MAX,
+        nullable=False,
+        sa_column_kwargs={"default": _name_key_default},
+    )
     limit: int = 1
     paused: bool = False
     max_queue: int | None = None
@@ -70,10 +94,8 @@ class ConcurrencyGroup(SQLModel, table=True):
     updated_by: str = "system"
 
 
-# Names are unique ignoring case. The expression index must name the real
-# column, so it is declared once the table exists. (SQLite's lower() folds
-# ASCII only; core/groups.py also compares casefolded names for the rest.)
-Index("uq_group_name_ci", func.lower(ConcurrencyGroup.__table__.c.name), unique=True)
+# Names are unique ignoring case: the database refuses a second row with the same key.
+Index("uq_group_name_key", ConcurrencyGroup.__table__.c.name_key, unique=True)
 
 
 class TaskRun(SQLModel, table=True):

@@ -8,10 +8,12 @@ from core.groups.errors import (
     GroupError,
     GroupNotFound,
     InvalidGroup,
+    RefusedByDatabase,
     StaleGroup,
 )
 from core.groups.rules import (
     GroupSettings,
+    check_settings,
     clean_form,
     clean_name,
     clean_settings,
@@ -29,7 +31,9 @@ __all__ = [
     "GroupService",
     "GroupSettings",
     "InvalidGroup",
+    "RefusedByDatabase",
     "StaleGroup",
+    "check_settings",
     "clean_form",
     "clean_name",
     "clean_settings",

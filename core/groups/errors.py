@@ -18,6 +18,16 @@ class InvalidGroup(GroupError):
         self.errors = dict(errors)
 
 
+class RefusedByDatabase(GroupError):
+    """The database refused the change for a reason the rules did not foresee."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"The database refused the change to group {name}, so nothing was saved; "
+            "the server log says which rule it broke."
+        )
+
+
 class GroupNotFound(GroupError):
     def __init__(self, name: str) -> None:
         super().__init__(

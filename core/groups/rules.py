@@ -2,9 +2,12 @@
 
 Forms hand over raw values (text from an input box, or numbers from code)
 and get back a clean value object, or ``InvalidGroup`` with one sentence per
-wrong field, to show next to that field. Nothing here touches the database:
-the service checks what needs it (duplicate names) and writes only what got
-through.
+wrong field, to show next to that field. ``check_settings`` applies the same
+rules, with the same sentences, to a ``GroupSettings`` built in code: the
+service calls it on every write, so a caller that skipped the form (a
+script, another page) cannot store a limit of 3.5 or a megabyte of
+description. Nothing here touches the database: the service checks what
+needs it (duplicate names) and writes only what got through.
 
 Names are shown in Markdown all over the app and typed into code, so they
 are limited to letters, digits, spaces and ``- _ .``; markup and control or
@@ -27,6 +30,8 @@ from db.models import GROUP_NAME_MAX
 
 DESCRIPTION_MAX = 200
 MAX_QUEUE_CAP = 100_000
+MIN_QUEUE_TIMEOUT_S = 0.1
+"""Shorter than a waiting request's first check: it could only ever time out."""
 MAX_QUEUE_TIMEOUT_S = 7 * 24 * 3600.0
 
 _MARKUP = set("<>&*`[]{}#|\\\"'")
@@ -34,6 +39,7 @@ _NAME_PUNCTUATION = set(" -_.")
 _INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
 _DIGIT_RUNS = re.compile(r"([0-9]+)")
 _MAX_DIGITS = 12  # beyond any bound below, and short of Python's int-parsing limit
+_FAR_TOO_LARGE = 10**_MAX_DIGITS
 
 
 @dataclass(frozen=True)
@@ -98,25 +104,31 @@ class _Bad(ValueError):
     """One field's sentence, raised by a field parser and collected per field."""
 
 
-def _number(raw: object, what: str, *, whole: bool) -> float | None:
-    """``raw`` as a finite number, None when left empty; _Bad otherwise."""
+def _number(raw: object, what: str, *, whole: bool, typed: bool) -> float | None:
+    """``raw`` as a finite number, None when left empty; _Bad otherwise.
+
+    ``typed`` is for values from code (``check_settings``), where a number
+    must already be a number: the text ``'5'`` is a mistake there, not input.
+    Text is written with digits only: Python's ``float()`` would also take
+    ``1_0`` as ten, which no one types on purpose.
+    """
     kind = "whole number" if whole else "number"
     if isinstance(raw, bool):
         raise _Bad(f"{what} must be a {kind}.")
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
+    if raw is None or (not typed and isinstance(raw, str) and not raw.strip()):
         return None
     if isinstance(raw, int):
-        return raw
-    if isinstance(raw, float):
+        value: float = raw
+    elif isinstance(raw, float):
         value = raw
-    elif isinstance(raw, str):
+    elif isinstance(raw, str) and not typed:
         text = raw.strip()
         if _INTEGER.fullmatch(text):
             if len(text.lstrip("+-")) > _MAX_DIGITS:
                 raise _Bad(f"{what} is far too large.")
             return int(text)
         try:
-            value = float(text) if text.isascii() else math.nan
+            value = float(text) if text.isascii() and "_" not in text else math.nan
         except ValueError:
             value = math.nan
     else:
@@ -125,15 +137,17 @@ def _number(raw: object, what: str, *, whole: bool) -> float | None:
         raise _Bad(f"{what} must be a {kind}, written with digits.")
     if math.isinf(value):
         raise _Bad(f"{what} must be a finite {kind}.")
+    if abs(value) > _FAR_TOO_LARGE:
+        raise _Bad(f"{what} is far too large.")
     if whole:
-        if not value.is_integer():
+        if isinstance(value, float) and not value.is_integer():
             raise _Bad(f"{what} must be a whole number, without a fraction.")
         return int(value)
-    return value
+    return float(value)
 
 
-def _limit(raw: object) -> int:
-    value = _number(raw, "The limit", whole=True)
+def _limit(raw: object, typed: bool) -> int:
+    value = _number(raw, "The limit", whole=True, typed=typed)
     if value is None:
         raise _Bad(f"Give the group a limit: a whole number from 1 to {MAX_LIMIT}.")
     if not 1 <= value <= MAX_LIMIT:
@@ -141,8 +155,8 @@ def _limit(raw: object) -> int:
     return int(value)
 
 
-def _max_queue(raw: object) -> int | None:
-    value = _number(raw, "The queue cap", whole=True)
+def _max_queue(raw: object, typed: bool) -> int | None:
+    value = _number(raw, "The queue cap", whole=True, typed=typed)
     if value is None:
         return None
     if value < 0:
@@ -155,14 +169,14 @@ def _max_queue(raw: object) -> int | None:
     return int(value)
 
 
-def _queue_timeout(raw: object) -> float | None:
-    value = _number(raw, "The queue timeout", whole=False)
+def _queue_timeout(raw: object, typed: bool) -> float | None:
+    value = _number(raw, "The queue timeout", whole=False, typed=typed)
     if value is None:
         return None
-    if value <= 0:
+    if value < MIN_QUEUE_TIMEOUT_S:
         raise _Bad(
-            f"The queue timeout must be more than 0 seconds (not {value:g}); "
-            "leave it empty to wait without a limit."
+            f"The queue timeout must be at least {MIN_QUEUE_TIMEOUT_S:g} seconds "
+            f"(not {value:g}); leave it empty to wait without a limit."
         )
     if value > MAX_QUEUE_TIMEOUT_S:
         raise _Bad(
@@ -172,8 +186,8 @@ def _queue_timeout(raw: object) -> float | None:
     return float(value)
 
 
-def _per_owner_limit(raw: object) -> int | None:
-    value = _number(raw, "The limit per person", whole=True)
+def _per_owner_limit(raw: object, typed: bool) -> int | None:
+    value = _number(raw, "The limit per person", whole=True, typed=typed)
     if value is None:
         return None
     if not 1 <= value <= MAX_LIMIT:
@@ -184,13 +198,13 @@ def _per_owner_limit(raw: object) -> int | None:
     return int(value)
 
 
-def _paused(raw: object) -> bool:
+def _paused(raw: object, typed: bool) -> bool:
     if isinstance(raw, bool):
         return raw
     raise _Bad("Paused must be yes or no.")
 
 
-def _description(raw: object) -> str:
+def _description(raw: object, typed: bool) -> str:
     if raw is None:
         return ""
     if not isinstance(raw, str):
@@ -217,22 +231,38 @@ _PARSERS = {
 SETTINGS_FIELDS = tuple(_PARSERS)
 
 
-def clean_settings(form: Mapping[str, object]) -> GroupSettings:
-    """Check every settings field of ``form``; InvalidGroup lists a sentence per bad field.
-
-    Missing optional fields take their defaults; ``limit`` is required.
-    """
+def _settings(form: Mapping[str, object], *, typed: bool) -> GroupSettings:
     defaults = {"paused": False, "description": ""}
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for field, parse in _PARSERS.items():
         try:
-            values[field] = parse(form.get(field, defaults.get(field)))
+            values[field] = parse(form.get(field, defaults.get(field)), typed)
         except _Bad as bad:
             errors[field] = str(bad)
     if errors:
         raise InvalidGroup(errors)
     return GroupSettings(**values)
+
+
+def clean_settings(form: Mapping[str, object]) -> GroupSettings:
+    """Check every settings field of ``form``; InvalidGroup lists a sentence per bad field.
+
+    Missing optional fields take their defaults; ``limit`` is required.
+    """
+    return _settings(form, typed=False)
+
+
+def check_settings(settings: GroupSettings) -> GroupSettings:
+    """``settings`` as the rules allow them (whole numbers as ``int``); InvalidGroup if not.
+
+    A ``GroupSettings`` is a plain value that code can build with anything in
+    it, so the service checks it again before writing: the same rules and
+    sentences as the form, except that numbers must be numbers, not text.
+    """
+    if not isinstance(settings, GroupSettings):
+        raise TypeError(f"expected GroupSettings, not {type(settings).__name__}")
+    return _settings(settings.as_dict(), typed=True)
 
 
 def clean_form(form: Mapping[str, object]) -> tuple[str, GroupSettings]:

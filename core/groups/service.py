@@ -10,6 +10,11 @@ the UPDATE only matches that version. If another admin saved in between,
 nothing is written and the admin is told who changed it and when. The
 conditional UPDATE, not a read before it, is what makes this safe when two
 saves race.
+
+The settings are checked here again (``check_settings``), not only by the
+form, and every constraint the database enforces is turned into a sentence
+(``_refusal``): the database has the last word on a duplicate name when two
+saves race, and its answer must reach the admin as words, not SQL.
 """
 
 from __future__ import annotations
@@ -29,15 +34,17 @@ from core.groups.audit import AuditEntry, group_state, read_audit_log
 from core.groups.errors import (
     ConfirmationNeeded,
     GroupBusy,
+    GroupError,
     GroupNotFound,
     InvalidGroup,
+    RefusedByDatabase,
     StaleGroup,
 )
-from core.groups.rules import GroupSettings, clean_name, group_sort_key
+from core.groups.rules import GroupSettings, check_settings, clean_name, group_sort_key
 from core.limiter import Limiter
 from core.limiter.config import settings_of
 from db.engine import session_scope
-from db.models import AuditEvent, ConcurrencyGroup, utcnow
+from db.models import AuditEvent, ConcurrencyGroup, group_name_key, utcnow
 
 if TYPE_CHECKING:
     from core.limiter import SharedLimiter
@@ -66,6 +73,25 @@ def _record(row: ConcurrencyGroup) -> GroupRecord:
         version=row.version,
         updated_at=row.updated_at,
         updated_by=row.updated_by,
+    )
+
+
+_CHECKS = {
+    "ck_group_limit": ("limit", "The limit must be at least 1."),
+    "ck_group_max_queue": ("max_queue", "The queue cap cannot be negative."),
+    "ck_group_queue_timeout": ("queue_timeout_s", "The queue timeout must be more than 0 seconds."),
+    "ck_group_per_owner_limit": ("per_owner_limit", "The limit per person must be at least 1."),
+    "ck_group_name_length": ("name", "A group name must have from 1 to 64 characters."),
+}
+"""Each CHECK on concurrency_group, and the field and sentence it stands for."""
+
+
+def _duplicate(taken: str) -> InvalidGroup:
+    return InvalidGroup(
+        {
+            "name": f"There is already a group named {taken} "
+            "(names count as the same whatever their case)."
+        }
     )
 
 
@@ -102,12 +128,14 @@ class GroupService:
     def create(self, actor: Actor, name: str, settings: GroupSettings) -> GroupRecord:
         require_admin(actor)
         name = clean_name(name)
+        settings = check_settings(settings)
         try:
             with session_scope(self._engine) as session:
                 self._check_unique(session, name)
                 now = utcnow()
                 row = ConcurrencyGroup(
                     name=name,
+                    name_key=group_name_key(name),
                     **settings.as_dict(),
                     created_at=now,
                     updated_at=now,
@@ -117,9 +145,8 @@ class GroupService:
                 session.flush()
                 self._audit(session, actor, "create", name, None, group_state(row))
                 record = _record(row)
-        except IntegrityError:
-            self._raise_if_duplicate(name)
-            raise
+        except IntegrityError as error:
+            raise self._refusal(error, name) from None
         self._apply()
         return record
 
@@ -138,6 +165,7 @@ class GroupService:
         """
         require_admin(actor)
         target = clean_name(new_name) if new_name is not None else None
+        settings = check_settings(settings)
         try:
             with session_scope(self._engine) as session:
                 row = self._row(session, name)
@@ -152,16 +180,15 @@ class GroupService:
                 values = {**settings.as_dict(), "name": target if renaming else row.name}
                 if all(before[key] == value for key, value in values.items()):
                     return _record(row)
+                values["name_key"] = group_name_key(values["name"])
                 after = self._write(session, row, expected_version, actor, values)
                 action = "rename" if renaming else "update"
                 self._audit(session, actor, action, row.name, before, after)
                 record = _record(row)
         except _LostRace:
             raise self._stale_now(name) from None
-        except IntegrityError:
-            if target is not None:
-                self._raise_if_duplicate(target)
-            raise
+        except IntegrityError as error:
+            raise self._refusal(error, target or name) from None
         self._apply()
         return record
 
@@ -274,29 +301,41 @@ class GroupService:
 
     @staticmethod
     def _row(session: Session, name: str) -> ConcurrencyGroup:
-        # Compared in Python: SQLite's lower() folds ASCII letters only.
-        key = name.strip().casefold()
-        for row in session.exec(select(ConcurrencyGroup)).all():
-            if row.name.casefold() == key:
-                return row
-        raise GroupNotFound(name)
+        key = group_name_key(name.strip())
+        row = session.exec(select(ConcurrencyGroup).where(ConcurrencyGroup.name_key == key)).first()
+        if row is None:
+            raise GroupNotFound(name)
+        return row
 
     @staticmethod
     def _check_unique(session: Session, name: str, except_id: int | None = None) -> None:
-        key = name.casefold()
-        for row in session.exec(select(ConcurrencyGroup)).all():
-            if row.id != except_id and row.name.casefold() == key:
-                raise InvalidGroup(
-                    {
-                        "name": f"There is already a group named {row.name} "
-                        "(names count as the same whatever their case)."
-                    }
-                )
+        """Refuse a name taken in any case; the unique index still decides a race."""
+        key = group_name_key(name)
+        row = session.exec(select(ConcurrencyGroup).where(ConcurrencyGroup.name_key == key)).first()
+        if row is not None and row.id != except_id:
+            raise _duplicate(row.name)
 
-    def _raise_if_duplicate(self, name: str) -> None:
-        """After a unique-index violation: explain it if a racing save took the name."""
-        with Session(self._engine) as session:
-            self._check_unique(session, name)
+    def _refusal(self, error: IntegrityError, name: str) -> GroupError:
+        """The sentence for a constraint the database enforced (nothing was written).
+
+        The name's unique index is the one a racing save can hit; the CHECKs
+        repeat rules that ``check_settings`` applied already, so reaching one
+        means a rule and a constraint disagree, which is logged.
+        """
+        text = str(error.orig)
+        if "name_key" in text:
+            with Session(self._engine) as session:
+                taken = session.exec(
+                    select(ConcurrencyGroup.name).where(
+                        ConcurrencyGroup.name_key == group_name_key(name)
+                    )
+                ).first()
+            return _duplicate(taken or name)
+        log.error("the database refused a change to group %s: %s", name, text)
+        for constraint, (field, sentence) in _CHECKS.items():
+            if constraint in text:
+                return InvalidGroup({field: sentence})
+        return RefusedByDatabase(name)
 
     def _activity(self, name: str) -> tuple[int, int]:
         """How many runs of the group are running and queued right now."""

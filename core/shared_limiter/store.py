@@ -2,8 +2,8 @@
 
 Groups are the ``concurrency_group`` rows the admin edits (the fleet's one
 source of truth for limits); slots and queues are ``limiter_ticket`` rows.
-Names are matched with ``lower(name)``, the expression of the table's unique
-index. Functions that change a group expect to run inside
+Names are matched on ``name_key`` (``db.models.group_name_key``), the
+column of the table's unique index. Functions that change a group expect to run inside
 ``LimiterDatabase.write()`` after ``lock_group``.
 """
 
@@ -21,7 +21,7 @@ from core.group_sync import config_from_row
 from core.limiter import GroupConfig, RunInfo
 from core.limiter.config import settings_of
 from core.shared_limiter.stored import StoredGroup, Ticket
-from db.models import ConcurrencyGroup, LimiterTicket, TaskRun, utcnow
+from db.models import ConcurrencyGroup, LimiterTicket, TaskRun, group_name_key, utcnow
 
 GROUPS = ConcurrencyGroup.__table__
 TICKETS = LimiterTicket.__table__
@@ -31,7 +31,7 @@ _TICKET_PREFIX = "ticket_"
 
 
 def _by_name(name: str):
-    return func.lower(GROUPS.c.name) == name.lower()
+    return GROUPS.c.name_key == group_name_key(name)
 
 
 def clock(connection: Connection) -> datetime:
@@ -96,7 +96,7 @@ def delete_group(connection: Connection, name: str) -> int | None:
 
 
 def _config_values(config: GroupConfig) -> dict[str, object]:
-    return {"name": config.name, **settings_of(config)}
+    return {"name": config.name, "name_key": group_name_key(config.name), **settings_of(config)}
 
 
 def find_group(connection: Connection, name: str) -> GroupConfig | None:

@@ -125,6 +125,8 @@ def _as_finite_number(raw: object) -> int | float | None:
     if isinstance(raw, numbers.Real):
         number = float(raw)
     elif isinstance(raw, str):
+        if "_" in raw:  # int() and float() take "1_0" as ten; no one types that on purpose
+            return None
         try:
             return int(raw.strip())
         except ValueError:

@@ -114,8 +114,8 @@ BAD_EDITS = [
     ("limit", "inf", "The limit must be a finite whole number."),
     ("max_queue", "-1", "The queue cap cannot be negative (not -1)"),
     ("per_owner_limit", "-2", "The limit per person must be from 1 to 1024 (not -2)"),
-    ("queue_timeout_s", "0", "The queue timeout must be more than 0 seconds (not 0)"),
-    ("queue_timeout_s", "-1.5", "The queue timeout must be more than 0 seconds (not -1.5)"),
+    ("queue_timeout_s", "0", "The queue timeout must be at least 0.1 seconds (not 0)"),
+    ("queue_timeout_s", "-1.5", "The queue timeout must be at least 0.1 seconds (not -1.5)"),
 ]
 
 

@@ -72,6 +72,8 @@ def test_bad_names_get_a_sentence(raw, sentence):
         ("inf", "The limit must be a finite whole number."),
         ("-Infinity", "The limit must be a finite whole number."),
         ("١٢", "The limit must be a whole number, written with digits."),
+        ("1_0", "The limit must be a whole number, written with digits."),
+        ("1_000.0", "The limit must be a whole number, written with digits."),
         (True, "The limit must be a whole number."),
     ],
 )
@@ -85,9 +87,17 @@ def test_bad_limits_get_a_sentence(raw, sentence):
         ("max_queue", "-1", "The queue cap cannot be negative (not -1)"),
         ("max_queue", "1.5", "The queue cap must be a whole number, without a fraction."),
         ("max_queue", "1000001", "The queue cap can be at most 100,000"),
-        ("queue_timeout_s", "0", "The queue timeout must be more than 0 seconds (not 0)"),
-        ("queue_timeout_s", "-5", "The queue timeout must be more than 0 seconds (not -5)"),
+        ("queue_timeout_s", "0", "The queue timeout must be at least 0.1 seconds (not 0)"),
+        ("queue_timeout_s", "-5", "The queue timeout must be at least 0.1 seconds (not -5)"),
+        (
+            "queue_timeout_s",
+            "1e-300",
+            "The queue timeout must be at least 0.1 seconds (not 1e-300)",
+        ),
+        ("queue_timeout_s", "0.05", "The queue timeout must be at least 0.1 seconds (not 0.05)"),
         ("queue_timeout_s", "nan", "The queue timeout must be a number, written with digits."),
+        ("queue_timeout_s", "1_0", "The queue timeout must be a number, written with digits."),
+        ("max_queue", "1_0", "The queue cap must be a whole number, written with digits."),
         ("queue_timeout_s", "inf", "The queue timeout must be a finite number."),
         ("per_owner_limit", "0", "The limit per person must be from 1 to 1024 (not 0)"),
         (

@@ -21,6 +21,7 @@ BAD_NUMBERS = {
     "huge": 10**12,
     "huge text": "1e400",
     "not a number": "abc",
+    "underscore": "1_0",
     "nan": math.nan,
     "nan text": "nan",
     "inf": math.inf,
