@@ -15,6 +15,7 @@ import streamlit as st
 
 from core.app import App, start_app
 from core.settings import SettingsError, load_settings
+from core.ui.wording import plain
 
 
 def _secrets() -> dict[str, Any]:
@@ -39,6 +40,6 @@ def get_app() -> App:
     try:
         return _start()
     except SettingsError as error:
-        st.error(f"Taskgate cannot start: {error}")
+        st.error(f"Taskgate cannot start: {plain(str(error))}")
         st.stop()
         raise  # unreachable: st.stop() raises

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.limiter import GroupSnapshot
+from core.ui.wording import plain
 
 CARDS_PER_ROW = 4
 
@@ -34,7 +35,7 @@ def show_group_cards(snapshot: dict[str, GroupSnapshot]) -> None:
                     if group.running < group.limit
                     else ":orange[:material/hourglass_top:]"
                 )
-                st.markdown(f"**{icon} Group {group.name}**")
+                st.markdown(f"**{icon} Group {plain(group.name)}**")
                 st.caption(group_state_line(group))
                 if group.description:
-                    st.caption(group.description)
+                    st.caption(plain(group.description))

@@ -18,7 +18,7 @@ from core.run_history import RECENT_RUNS_LIMIT, recent_runs
 from core.ui.owner import current_owner, signed_in_email
 from core.ui.task_form import request_prefill
 from core.ui.task_pages import TASK_PAGES, page_for
-from core.ui.wording import settings_line
+from core.ui.wording import plain, settings_line
 from db.models import TaskRun
 
 STATUS_LABELS = {
@@ -100,9 +100,9 @@ def _run_label(run: TaskRun, zone: ZoneInfo | None) -> str:
 
 def _whose_runs(owner: str) -> str:
     if signed_in_email() is not None:
-        return f"Runs requested by {owner}, newest first (the last {RECENT_RUNS_LIMIT})."
+        return f"Runs requested by {plain(owner)}, newest first (the last {RECENT_RUNS_LIMIT})."
     return (
-        f"Runs requested from this browser session ({owner}), newest first "
+        f"Runs requested from this browser session ({plain(owner)}), newest first "
         f"(the last {RECENT_RUNS_LIMIT}). Without signing in, reloading the page starts a new "
         "session with an empty list."
     )

@@ -8,16 +8,36 @@ from collections.abc import Mapping
 
 from core.tasks.params import FieldSpec
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|$~])")
+_ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+_LINK_TRIGGERS = frozenset(".:@")
+_WORD_JOINER = "\u2060"
 
 
 def plain(text: str) -> str:
-    """``text`` escaped so that Streamlit's markdown shows it literally.
+    """``text`` as Markdown that Streamlit shows literally, character for character.
 
-    Error messages and group names come from outside (exceptions, admins); a
-    ``*``, ``$`` or ``[link](…)`` in them must not turn into formatting.
+    The one way every page shows text people typed or that came from
+    outside (group names and descriptions, owners, task and error messages)
+    in anything that renders Markdown: ``st.markdown``, ``st.caption``,
+    alerts, button labels, progress text and ``st.table`` cells. Two steps:
+
+    - every ASCII punctuation character gets a backslash, which CommonMark
+      defines as "this character, literally": no ``**bold**``, ``~~strike~~``,
+      ``[links](…)``, ``$maths$``, ``:red[colour]`` or ``:emoji:`` codes;
+    - a word joiner (U+2060, invisible and zero-width) goes before every
+      ``.``, ``:`` and ``@``. GitHub-flavoured Markdown turns ``www.x.y``,
+      ``https://…`` and ``a@b.c`` into links after escapes are resolved, by
+      matching those characters; the joiner breaks the match and shows nothing.
+
+    ``st.dataframe`` cells and widget values are never Markdown: give them
+    the text itself.
     """
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    return _ASCII_PUNCTUATION.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    character = match.group(1)
+    return (_WORD_JOINER if character in _LINK_TRIGGERS else "") + "\\" + character
 
 
 def duration(seconds: float) -> str:

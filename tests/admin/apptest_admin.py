@@ -5,7 +5,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block
 
-from tests.support.apptest import ROOT, home
+from tests.support.apptest import ROOT, as_read, home
 
 ADMIN_PAGE = str(ROOT / "app_pages" / "admin.py")
 PASSWORD = "letmein"  # what the apptest_app fixture configures
@@ -54,10 +54,14 @@ def sentence_below(at: AppTest, key: str) -> str | None:
         if getattr(node, "key", None) == key:
             following = nodes[index + 1] if index + 1 < len(nodes) else None
             if following is not None and following.type == "error":
-                return following.value
+                return as_read(following.value)
             return None
     raise AssertionError(f"no widget with key {key!r} on the page")
 
 
 def errors(at: AppTest) -> list[str]:
-    return [error.value for error in at.error]
+    return [as_read(error.value) for error in at.error]
+
+
+def successes(at: AppTest) -> list[str]:
+    return [as_read(success.value) for success in at.success]

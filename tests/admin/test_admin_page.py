@@ -21,9 +21,10 @@ from tests.admin.apptest_admin import (
     show_section,
     sign_in,
     submit_create,
+    successes,
 )
 from tests.admin.support import ALICE, SlotUser, audit_count, group_rows, write_run
-from tests.support.apptest import page_text
+from tests.support.apptest import as_read, page_text
 
 
 def _service() -> GroupService:
@@ -70,7 +71,7 @@ def test_the_admin_raises_a_limit_and_the_limiter_has_it_at_once(apptest_app):
     at = save_edit(at)
     assert not at.exception and not errors(at)
     assert limiter.snapshot()["A"].limit == 3  # no poll in between: applied by the save
-    assert "Saved group A; it applies now." in [s.value for s in at.success]
+    assert "Saved group A; it applies now." in successes(at)
     assert at.text_input(key="edit:limit").value == "3"
 
     at = show_section(at, "Audit log")
@@ -146,7 +147,7 @@ def test_creating_a_group_validates_then_applies(apptest_app):
     fill(at, "create", name="gpu-large", limit="2", max_queue="5", description="Big jobs")
     at = submit_create(at)
     assert not errors(at)
-    assert "Created group gpu-large; it applies now." in [s.value for s in at.success]
+    assert "Created group gpu-large; it applies now." in successes(at)
     group = bootstrap.started_app().limiter.snapshot()["gpu-large"]
     assert (group.limit, group.max_queue, group.description) == (2, 5, "Big jobs")
     assert at.text_input(key="create:name").value == ""  # the form is ready for the next one
@@ -181,9 +182,7 @@ def test_pause_and_resume_take_one_click_each(apptest_app):
     toggle = [b for b in at.button if b.key and b.key.startswith("admin:toggle:")][0]
     at = toggle.click().run()
     assert limiter.snapshot()["A"].paused
-    assert "Group A is paused: it admits nothing new until resumed." in [
-        s.value for s in at.success
-    ]
+    assert "Group A is paused: it admits nothing new until resumed." in successes(at)
     toggle = [b for b in at.button if b.key == toggle.key][0]
     assert toggle.label == "Resume"
     at = toggle.click().run()
@@ -200,7 +199,7 @@ def test_renaming_and_deleting_an_idle_group(apptest_app):
     assert at.selectbox(key="admin:edit-choice").value == "Batch"
 
     at = at.button(key="admin:delete").click().run()
-    assert "Deleted group Batch." in [s.value for s in at.success]
+    assert "Deleted group Batch." in successes(at)
     assert "Batch" not in bootstrap.started_app().limiter.snapshot()
 
 
@@ -213,12 +212,12 @@ def test_deleting_a_busy_group_asks_first_and_turns_its_queue_away(apptest_app):
     try:
         at = choose_group(show_section(sign_in(admin_page()), "Groups"), "A")
         at = at.button(key="admin:delete").click().run()
-        [warning] = [w.value for w in at.warning]
+        [warning] = [as_read(w.value) for w in at.warning]
         assert warning.startswith("Group A has 1 running run and 1 queued run.")
         assert "A" in limiter.snapshot() and not waiter.done.is_set()
 
         at = at.button(key="admin:delete-confirm").click().run()
-        assert "Deleted group A." in [s.value for s in at.success]
+        assert "Deleted group A." in successes(at)
         assert waiter.done.wait(5) and isinstance(waiter.error, GroupRemoved)
         assert not holder.done.is_set()
     finally:

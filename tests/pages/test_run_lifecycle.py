@@ -97,7 +97,7 @@ def test_a_full_queue_is_one_sentence_and_nothing_runs(apptest_app):
         at = press_run(at)
     assert not at.exception, at.exception
     assert [warning.value for warning in at.warning] == [
-        "Group A is busy and does not queue requests; try again shortly."
+        plain("Group A is busy and does not queue requests; try again shortly.")
     ]
     mine = [row for row in recorded_runs(app) if row.task == "matmul"]
     assert [(row.status, row.started_at) for row in mine] == [("rejected", None)]

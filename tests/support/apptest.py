@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def as_read(markdown: str) -> str:
+    """What a person reads of Markdown written with ``plain()``: escapes and joiners gone."""
+    return _ESCAPED.sub(r"\1", markdown.replace("\u2060", ""))
 
 
 def home(timeout_s: float = 30) -> AppTest:
@@ -17,4 +24,4 @@ def home(timeout_s: float = 30) -> AppTest:
 def page_text(at: AppTest) -> str:
     """The markdown, captions, info, warnings and errors of the last run, one per line."""
     parts = [*at.markdown, *at.caption, *at.info, *at.warning, *at.error, *at.success]
-    return "\n".join(str(element.value) for element in parts)
+    return "\n".join(as_read(str(element.value)) for element in parts)

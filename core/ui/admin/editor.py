@@ -27,6 +27,7 @@ from core.groups import (
 from core.limiter import GroupSnapshot
 from core.ui.admin.group_form import field_keys, group_fields, show_errors
 from core.ui.group_cards import group_state_line
+from core.ui.wording import plain
 
 _FLASH = "admin:flash"
 _CONFIRM_TEXT = "admin:confirm-text"
@@ -89,10 +90,10 @@ def _show_group_list(
             paused = " · ⏸️ paused" if record.settings.paused else ""
             group = live.get(record.name.casefold())
             state = group_state_line(group) if group else "not loaded yet"
-            info.markdown(f"**Group {record.name}**{paused}  \n{state}")
+            info.markdown(f"**Group {plain(record.name)}**{paused}  \n{state}")
             info.caption(_settings_line(record))
             if record.settings.description:
-                info.caption(record.settings.description)
+                info.caption(plain(record.settings.description))
             label = "Resume" if record.settings.paused else "Pause"
             if action.button(label, key=f"admin:toggle:{record.id}", width="stretch"):
                 _toggle_pause(service, actor, record)
@@ -102,12 +103,12 @@ def _toggle_pause(service: GroupService, actor: Actor, record: GroupRecord) -> N
     try:
         if record.settings.paused:
             service.resume(actor, record.name)
-            _flash(f"Group {record.name} is running again.")
+            _flash(f"Group {plain(record.name)} is running again.")
         else:
             service.pause(actor, record.name)
-            _flash(f"Group {record.name} is paused: it admits nothing new until resumed.")
+            _flash(f"Group {plain(record.name)} is paused: it admits nothing new until resumed.")
     except (GroupError, NotAuthorized) as error:
-        st.error(str(error))
+        st.error(plain(str(error)))
 
 
 def _set_base(record: GroupRecord | None) -> None:
@@ -145,7 +146,7 @@ def _show_edit(service: GroupService, actor: Actor, records: list[GroupRecord]) 
     if saved:
         _save(service, actor, base, values, slots)
     if stale := st.session_state.get(_STALE):
-        st.error(stale)
+        st.error(plain(stale))
         if st.button("Reload the group", key="admin:reload", type="primary"):
             _reload(service, base)
     _show_delete(service, actor, base)
@@ -170,14 +171,14 @@ def _save(
         st.session_state[_STALE] = str(stale)
         return
     except (GroupError, NotAuthorized) as error:
-        st.error(str(error))
+        st.error(plain(str(error)))
         return
     if record.version == base.version:
         st.info("Nothing changed, so nothing was saved.")
         return
     _set_base(record)
     st.session_state.pop(_CHOICE, None)  # the selection follows the base, even after a rename
-    _flash(f"Saved group {record.name}; it applies now.")
+    _flash(f"Saved group {plain(record.name)}; it applies now.")
 
 
 def _reload(service: GroupService, base: GroupRecord) -> None:
@@ -185,7 +186,7 @@ def _reload(service: GroupService, base: GroupRecord) -> None:
         _set_base(service.get(base.name))
     except GroupError as error:
         _set_base(None)
-        st.error(str(error))
+        st.error(plain(str(error)))
         return
     st.rerun()
 
@@ -193,10 +194,10 @@ def _reload(service: GroupService, base: GroupRecord) -> None:
 def _show_delete(service: GroupService, actor: Actor, base: GroupRecord) -> None:
     confirming = st.session_state.get(_CONFIRM_DELETE) == (base.id, base.version)
     if not confirming:
-        if st.button(f"Delete group {base.name}", key="admin:delete"):
+        if st.button(f"Delete group {plain(base.name)}", key="admin:delete"):
             _delete(service, actor, base, confirm=False)
         return
-    st.warning(st.session_state.get(_CONFIRM_TEXT, ""), icon="⚠️")
+    st.warning(plain(st.session_state.get(_CONFIRM_TEXT, "")), icon="⚠️")
     yes, no, _ = st.columns([1, 1, 3])
     if yes.button("Delete anyway", key="admin:delete-confirm", type="primary"):
         _delete(service, actor, base, confirm=True)
@@ -213,11 +214,11 @@ def _delete(service: GroupService, actor: Actor, base: GroupRecord, *, confirm: 
         st.session_state[_CONFIRM_TEXT] = str(needed)
         st.rerun()
     except (GroupError, NotAuthorized) as error:
-        st.error(str(error))
+        st.error(plain(str(error)))
         return
     _set_base(None)
     st.session_state.pop(_CHOICE, None)
-    _flash(f"Deleted group {base.name}.")
+    _flash(f"Deleted group {plain(base.name)}.")
 
 
 def _show_create(service: GroupService, actor: Actor) -> None:
@@ -233,8 +234,8 @@ def _show_create(service: GroupService, actor: Actor) -> None:
         show_errors(slots, invalid.errors)
         return
     except (GroupError, NotAuthorized) as error:
-        st.error(str(error))
+        st.error(plain(str(error)))
         return
     for key in field_keys(_CREATE):
         st.session_state.pop(key, None)
-    _flash(f"Created group {record.name}; it applies now.")
+    _flash(f"Created group {plain(record.name)}; it applies now.")

@@ -21,6 +21,7 @@ from core.limiter import GroupSnapshot
 from core.metrics import LIVE_WINDOW, RunCounts, occupancy_series, run_counts, with_snapshot
 from core.ui.admin.charts import occupancy_figure, queue_figure
 from core.ui.admin.format import seconds
+from core.ui.wording import plain
 from db.models import utcnow
 
 _CHART_CONFIG = {"displayModeBar": False}
@@ -32,7 +33,7 @@ def live_table(snapshot: dict[str, GroupSnapshot], counts: dict[str, RunCounts])
         done = counts.get(group.name, RunCounts(0, 0))
         rows.append(
             {
-                "Group": group.name,
+                "Group": plain(group.name),  # st.table cells are Markdown
                 "Running / limit": f"{group.running} / {group.limit}",
                 "Queued": group.queued,
                 "Paused": "paused" if group.paused else "",

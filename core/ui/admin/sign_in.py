@@ -13,6 +13,7 @@ import uuid
 import streamlit as st
 
 from core.auth import Actor, AdminAuth, SignInRefused
+from core.ui.wording import plain
 
 _ACTOR_KEY = "admin:actor"
 _SESSION_KEY = "admin:session"
@@ -46,7 +47,7 @@ def show_sign_in(auth: AdminAuth) -> None:
 
 def show_signed_in_bar(actor: Actor) -> None:
     left, right = st.columns([4, 1], vertical_alignment="center")
-    left.caption(f"Signed in as **{actor.name}**.")
+    left.caption(f"Signed in as **{plain(actor.name)}**.")
     if right.button("Sign out", key="admin:sign-out", width="stretch"):
         del st.session_state[_ACTOR_KEY]
         st.rerun()
