@@ -22,7 +22,9 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 migrate: $(VENV)/.installed
 	$(PY) -m db.migrate
 
-run: migrate
+# Migrates and, on a first start, prints the generated admin password here.
+run: $(VENV)/.installed
+	$(PY) -m core.prepare
 	$(PY) -m streamlit run Home.py --server.port $(PORT)
 
 lint: $(VENV)/.installed-dev

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import URL, make_url
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'taskgate.db'}"
 MAX_LIMIT = 1024
@@ -89,19 +91,58 @@ def _one_of(*choices: str) -> Callable[[str, str], str]:
     return parse
 
 
+DATABASE_URL_VARIABLE = "TASKGATE_DATABASE_URL"
+_URL_EXAMPLES = "sqlite:///data/taskgate.db or postgresql+psycopg://user@host:5432/taskgate"
+
+
+def shown_url(url: str | URL) -> str:
+    """A database URL as it may appear in a message or a log: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ValueError, TypeError):
+        return "(an unreadable URL)"
+
+
+def is_in_memory_sqlite(url: URL) -> bool:
+    database = url.database or ""
+    return url.get_backend_name() == "sqlite" and (
+        database in ("", ":memory:")
+        or database.startswith("file::memory:")
+        or url.query.get("mode") == "memory"
+    )
+
+
 def _database_url(name: str, raw: str) -> str:
+    """A URL Taskgate can use, judged without connecting (db.problems judges the rest)."""
     value = _text(name, raw)
     if not value.startswith(("sqlite:", "postgresql")):
         raise SettingsError(
             f"{name} must be a SQLAlchemy URL starting with sqlite:/// or postgresql+psycopg://, "
-            f"not {value!r}."
+            f"not {shown_url(value)!r}."
+        )
+    try:
+        url = make_url(value)
+    except ValueError:
+        port = value.rsplit("@", 1)[-1].split("/", 1)[0].rpartition(":")[2]
+        raise SettingsError(
+            f"{name} has a port that is not a number ({port!r}); write it like {_URL_EXAMPLES}."
+        ) from None
+    except Exception:  # SQLAlchemy's ArgumentError: not a URL at all
+        raise SettingsError(
+            f"{name} is not a URL SQLAlchemy can read; write it like {_URL_EXAMPLES}."
+        ) from None
+    if is_in_memory_sqlite(url):
+        raise SettingsError(
+            f"{name} names an in-memory SQLite database ({value!r}), which each connection "
+            "sees empty; Taskgate needs a file that all its sessions and processes share, "
+            "e.g. sqlite:///data/taskgate.db."
         )
     return value
 
 
 # field name -> (variable, parser)
 _FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
-    "database_url": ("TASKGATE_DATABASE_URL", _database_url),
+    "database_url": (DATABASE_URL_VARIABLE, _database_url),
     "default_limit": ("TASKGATE_DEFAULT_LIMIT", _int_between(1, MAX_LIMIT)),
     "sample_interval_s": ("TASKGATE_SAMPLE_INTERVAL_S", _seconds_between(0.0, 3600.0)),
     "retention_days": ("TASKGATE_RETENTION_DAYS", _seconds_between(0.0, 3650.0)),

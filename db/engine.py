@@ -17,6 +17,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from db.problems import prepare_sqlite_file
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 _engines: dict[str, Engine] = {}
@@ -41,10 +43,16 @@ def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def create_db_engine(url: str) -> Engine:
-    """A new engine for ``url``; creates the SQLite file's folder if it is missing."""
+    """A new engine for ``url``; creates the SQLite file's folder if it is missing.
+
+    A path that cannot hold a database file raises ``DatabaseUnusable`` with a
+    sentence. PostgreSQL connections are pinged when taken from the pool, so
+    one the server dropped (a restart, a killed backend) is replaced rather
+    than handed out.
+    """
     path = sqlite_path(url)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        prepare_sqlite_file(path)
     if make_url(url).get_backend_name() == "sqlite":
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}

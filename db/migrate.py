@@ -15,12 +15,17 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, text
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
+from core.settings import SettingsError, load_settings, shown_url
 from db.engine import create_db_engine, sqlite_path
+from db.problems import connection_problem, file_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 # Any constant works; it only has to be the same in every process.
@@ -39,8 +44,11 @@ def alembic_config(url: str, connection: Connection | None = None) -> Config:
 
 @contextmanager
 def _file_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".migrate.lock"), "w") as handle:
+    try:
+        handle = open(path.with_name(path.name + ".migrate.lock"), "w")
+    except OSError as error:
+        raise file_problem(path, error) from None
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -48,52 +56,90 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the database at ``url`` to ``revision`` (default: the newest)."""
-    _run(url, lambda config: command.upgrade(config, revision))
+class Migration(NamedTuple):
+    """What an upgrade or downgrade did: the revision before and after (None: no schema)."""
+
+    before: str | None
+    after: str | None
+    new_file: bool
 
 
-def downgrade(url: str, revision: str = "base") -> None:
+def upgrade(url: str, revision: str = "head") -> Migration:
+    """Bring the database at ``url`` to ``revision`` (default: the newest).
+
+    Raises ``DatabaseUnusable`` (a sentence) when the database cannot be
+    reached or created.
+    """
+    return _run(url, lambda config: command.upgrade(config, revision))
+
+
+def downgrade(url: str, revision: str = "base") -> Migration:
     """Take the database at ``url`` back to ``revision`` (default: empty)."""
-    _run(url, lambda config: command.downgrade(config, revision))
+    return _run(url, lambda config: command.downgrade(config, revision))
 
 
-def _run(url: str, action) -> None:
+def _connect(engine: Engine, url: str) -> Connection:
+    try:
+        return engine.connect()
+    except DBAPIError as error:
+        raise connection_problem(url, error) from None
+
+
+def _current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _run(url: str, action) -> Migration:
     path = sqlite_path(url)
+    new_file = path is not None and not (path.exists() and path.stat().st_size > 0)
     engine = create_db_engine(url)
     try:
         if path is not None:
-            with _file_lock(path), engine.connect() as connection:
+            with _file_lock(path), _connect(engine, url) as connection:
+                before = _current(connection)
                 action(alembic_config(url, connection))
                 connection.commit()
-        elif engine.dialect.name == "postgresql":
-            with engine.connect() as connection:
-                connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_KEY})
-                connection.commit()
-                try:
-                    action(alembic_config(url, connection))
-                    connection.commit()
-                finally:
-                    connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
-                    connection.commit()
-        else:
-            with engine.connect() as connection:
+                return Migration(before, _current(connection), new_file)
+        with _connect(engine, url) as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_KEY})
+            connection.commit()
+            try:
+                before = _current(connection)
                 action(alembic_config(url, connection))
+                connection.commit()
+                return Migration(before, _current(connection), new_file)
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
                 connection.commit()
     finally:
         engine.dispose()
 
 
-def main() -> int:
-    from core.settings import SettingsError, load_settings
+def describe(migration: Migration, url: str) -> str:
+    """One line for ``python -m db.migrate`` to print."""
+    path = sqlite_path(url)
+    where = str(path) if path is not None else shown_url(url)
+    if migration.before is None and migration.new_file:
+        return f"created a new database at {where} and migrated it to revision {migration.after}"
+    if migration.before is None:
+        return f"set up the empty database at {where} and migrated it to revision {migration.after}"
+    if migration.before != migration.after:
+        return (
+            f"migrated the database at {where} from revision {migration.before} "
+            f"to {migration.after}"
+        )
+    return f"the database at {where} is up to date (revision {migration.after})"
 
+
+def main() -> int:
+    """``python -m db.migrate``: migrate, print one line; a bad setting is one sentence, exit 2."""
     try:
         settings = load_settings(os.environ)
+        migration = upgrade(settings.database_url)
     except SettingsError as error:
         print(f"taskgate: {error}", file=sys.stderr)
         return 2
-    upgrade(settings.database_url)
-    print(f"taskgate: database is up to date ({settings.database_url})")
+    print(f"taskgate: {describe(migration, settings.database_url)}")
     return 0
 
 
