@@ -6,6 +6,13 @@ next waiter, so the recorder only enqueues; one background thread applies
 the events in order, in one transaction per batch, at least every
 ``flush_interval_s`` and once more at shutdown. Groups that code creates on
 first use are persisted the same way, so the admin sees them.
+
+Nothing the recorder accepted is dropped while the process lives. A batch
+that fails for a passing reason (SQLite locked by another writer for longer
+than its busy timeout, a PostgreSQL connection dropped: ``db.transient``)
+is kept and written again after a growing pause, however long that takes;
+events arriving meanwhile wait in the queue behind it, in order. Only a row
+the database refuses outright (a constraint) is given up, alone, and logged.
 """
 
 from __future__ import annotations
@@ -18,16 +25,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
 from core.group_sync import CREATED_ON_FIRST_USE
 from core.limiter import GroupConfig, RunInfo
 from db.engine import session_scope
 from db.models import ConcurrencyGroup, TaskRun, group_name_key, utcnow
+from db.transient import backoff_s, is_transient, reason
 
 log = logging.getLogger(__name__)
 
 _STOP = object()
+RETRY_FIRST_WAIT_S = 0.1
+RETRY_MAX_WAIT_S = 5.0
 
 
 def _ts(epoch: float | None) -> datetime | None:
@@ -51,6 +62,7 @@ class RunRecorder:
     def __init__(self, engine: Engine, flush_interval_s: float = 0.5) -> None:
         self._engine = engine
         self._flush_interval_s = flush_interval_s
+        self._closing = threading.Event()
         self._queue: queue.Queue[Any] = queue.Queue()
         self._flushed = threading.Condition()
         self._pending = 0
@@ -87,10 +99,17 @@ class RunRecorder:
             return self._flushed.wait_for(lambda: self._pending == 0, timeout=timeout_s)
 
     def close(self, timeout_s: float = 5.0) -> None:
-        """Write what is left and stop the thread (called at shutdown)."""
+        """Write what is left and stop the thread (called at shutdown).
+
+        Waits up to ``timeout_s`` for the database; what it still refuses
+        then is lost with the process, and the log says how much.
+        """
         if self._thread.is_alive():
             self._queue.put(_STOP)
             self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            self._closing.set()
+            log.error("stopping with %d run event(s) not recorded", self._pending)
 
     # internals ---------------------------------------------------------------
     @staticmethod
@@ -129,25 +148,48 @@ class RunRecorder:
                 self._flushed.notify_all()
 
     def _write(self, items: list[Any]) -> None:
-        """Apply a batch in one transaction; if that fails, item by item.
+        """Apply a batch in one transaction; if the database refuses it, item by item.
 
         One bad row (a group name the database refuses, say) must not take
-        the rest of the batch with it: only the items that fail on their own
+        the rest of the batch with it: only the items refused on their own
         are dropped, and each is logged.
         """
         if not items:
             return
         try:
-            self._apply(items)
+            self._until_written(items)
             return
         except Exception:
             log.warning("could not record %d run event(s) at once; retrying one by one", len(items))
         for item in items:
             try:
-                self._apply([item])
+                self._until_written([item])
             except Exception:
                 # Losing a history row must never take the app down; say so loudly.
                 log.exception("could not record %r", item)
+
+    def _until_written(self, items: list[Any]) -> None:
+        """Apply ``items``, waiting out transient errors; raise any other error."""
+        attempt = 1
+        while True:
+            try:
+                self._apply(items)
+            except DBAPIError as error:
+                if not is_transient(error) or self._closing.is_set():
+                    raise
+                wait_s = backoff_s(attempt, RETRY_FIRST_WAIT_S, RETRY_MAX_WAIT_S)
+                log.warning(
+                    "could not record %d run event(s) yet (%s); keeping them, next try in %.1f s",
+                    len(items),
+                    reason(error),
+                    wait_s,
+                )
+                attempt += 1
+                self._closing.wait(wait_s)
+                continue
+            if attempt > 1:
+                log.info("recorded %d run event(s) after %d tries", len(items), attempt)
+            return
 
     def _apply(self, items: list[Any]) -> None:
         with session_scope(self._engine) as session:

@@ -10,11 +10,14 @@ Rows that already collide (the race this fixes could have written them)
 keep the first one's name; later ones get `` 2``, `` 3``... appended, and
 each rename is printed, so the migration never fails on old data.
 
-SQLite cannot add a NOT NULL column without a default, and removing the
-default afterwards would copy the table; copying drops the parent of
-``limiter_ticket``, whose ``ON DELETE CASCADE`` would empty every queue. So
-on SQLite the column keeps ``DEFAULT ''`` in the schema; the app always
-writes the key (a row inserted by hand must set it too).
+The app always writes the key. A row inserted by hand in SQL without one
+gets ``lower(name)`` from a trigger (ASCII folding on SQLite, the collation's
+on PostgreSQL: what the old index compared), so it is still checked for
+duplicates; a hand rename should set ``name_key`` too. SQLite cannot add a
+NOT NULL column without a default, and removing the default afterwards
+would copy the table, which drops the parent of ``limiter_ticket`` (its
+``ON DELETE CASCADE`` would empty every queue); so on SQLite the column
+keeps ``DEFAULT ''``, which is what its trigger looks for.
 
 Revision ID: 0004_name_key
 Revises: 0004
@@ -57,6 +60,29 @@ def _fill_keys(connection) -> None:
         )
 
 
+_SQLITE_TRIGGER = """
+CREATE TRIGGER concurrency_group_name_key AFTER INSERT ON concurrency_group
+WHEN NEW.name_key = ''
+BEGIN
+    UPDATE concurrency_group SET name_key = lower(NEW.name) WHERE id = NEW.id;
+END
+"""
+_PG_FUNCTION = """
+CREATE FUNCTION taskgate_group_name_key() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.name_key IS NULL THEN
+        NEW.name_key := lower(NEW.name);
+    END IF;
+    RETURN NEW;
+END
+$$
+"""
+_PG_TRIGGER = """
+CREATE TRIGGER concurrency_group_name_key BEFORE INSERT ON concurrency_group
+FOR EACH ROW EXECUTE FUNCTION taskgate_group_name_key()
+"""
+
+
 def upgrade() -> None:
     connection = op.get_bind()
     sqlite = connection.dialect.name == "sqlite"
@@ -74,12 +100,22 @@ def upgrade() -> None:
     if not sqlite:
         op.alter_column("concurrency_group", "name_key", nullable=False)
     op.create_index("uq_group_name_key", "concurrency_group", ["name_key"], unique=True)
+    if sqlite:
+        op.execute(_SQLITE_TRIGGER)
+    else:
+        op.execute(_PG_FUNCTION)
+        op.execute(_PG_TRIGGER)
 
 
 def downgrade() -> None:
+    op.execute(
+        "DROP TRIGGER concurrency_group_name_key"
+        + ("" if op.get_bind().dialect.name == "sqlite" else " ON concurrency_group")
+    )
     op.drop_index("uq_group_name_key", table_name="concurrency_group")
     if op.get_bind().dialect.name == "sqlite":
         op.execute("ALTER TABLE concurrency_group DROP COLUMN name_key")
     else:
+        op.execute("DROP FUNCTION taskgate_group_name_key()")
         op.drop_column("concurrency_group", "name_key")
     op.create_index("uq_group_name_ci", "concurrency_group", [sa.text("lower(name)")], unique=True)

@@ -7,7 +7,12 @@ limits. The parts:
   which locks the group and hands freed slots on in the same commit;
 - ``waiters``: one watcher thread per limiter wakes this process's waiters
   when their tickets are granted, here or anywhere (via ``wakeup``);
-- ``heartbeat``: renews this limiter's leases and reclaims dead ones.
+- ``heartbeat``: renews this limiter's leases and reclaims dead ones;
+- ``releases``: give-backs the database refused for now, retried until written.
+
+Every transaction is retried a few times after a transient error (a
+dropped connection, a locked SQLite: ``db.transient``), so a PostgreSQL
+restart or a killed backend is not a failed request.
 
 As in the in-process limiter, run events go to the sink on the requesting
 thread after the transaction has committed, so a slow sink never delays a
@@ -41,9 +46,11 @@ from core.shared_limiter.admission import Change
 from core.shared_limiter.database import LimiterDatabase
 from core.shared_limiter.errors import LeaseLost
 from core.shared_limiter.heartbeat import Heartbeat
+from core.shared_limiter.releases import PendingReleases
 from core.shared_limiter.stored import StoredGroup
 from core.shared_limiter.waiters import Standing, Waiters, Waiting, WaitView
 from core.shared_limiter.wakeup import open_wakeups
+from db.transient import retrying
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +63,7 @@ REPORT_EVERY_S = 0.1
 DEFAULT_LEASE_TTL_S = 15.0
 
 _C = TypeVar("_C", bound=Change)
+_R = TypeVar("_R")
 
 
 class _Held(NamedTuple):
@@ -95,6 +103,7 @@ class SharedLimiter:
         self._wakeups = open_wakeups(self._db.reader)
         self._waiters = Waiters(self._holder, self._wakeups, self._read_groups, self._admit)
         self._heartbeat = Heartbeat(lease_ttl_s / 3, self._renew, self._sweep)
+        self._releases = PendingReleases(self._leave)
 
     # settings -----------------------------------------------------------------
     def configure(self, config: GroupConfig) -> None:
@@ -117,8 +126,7 @@ class SharedLimiter:
         """Start this process's ETA estimate for a group; False if there is no such group."""
         if seconds < 0:
             raise ValueError(f"A run duration cannot be negative (got {seconds:g} s).")
-        with self._db.read() as connection:
-            config = store.find_group(connection, name)
+        config = self._read(store.find_group, name)
         if config is None:
             return False
         with self._lock:
@@ -127,8 +135,7 @@ class SharedLimiter:
 
     def groups(self) -> list[GroupConfig]:
         """Every group's settings, in the order the groups were created."""
-        with self._db.read() as connection:
-            return store.group_configs(connection)
+        return self._read(store.group_configs)
 
     def snapshot(self) -> dict[str, GroupSnapshot]:
         """Every group of the fleet at one instant, keyed by display name.
@@ -136,13 +143,13 @@ class SharedLimiter:
         Running and waiting runs carry the host and pid of the process that
         asked for them; ``avg_run_s`` is this process's estimate.
         """
-        with self._db.read() as connection:
-            groups = store.read_groups(connection)
+        groups = self._read(store.read_groups)
         return {group.config.name: self._snapshot_of(group) for group in groups.values()}
 
     def close(self) -> None:
         """Stop the background threads and close connections; held tickets expire by lease."""
         self._heartbeat.stop()
+        self._releases.close()
         self._waiters.close()
         self._db.dispose()
 
@@ -260,24 +267,41 @@ class SharedLimiter:
         self._give_back(held)
 
     def _give_back(self, held: _Held) -> None:
-        """Delete the ticket and pass its slot on; if the database fails, the lease runs out."""
-        with self._lock:
-            self._held.discard(held.ticket_id)
+        """Delete the ticket and pass its slot on, now or, if the database refuses, later.
+
+        Never raises: this runs as ``slot()`` exits, and the run's own outcome
+        is what the caller must see.
+        """
         try:
-            self._write(admission.leave, held.ticket_id, held.group_id)
+            self._leave(held.ticket_id, held.group_id)
         except Exception:
             log.exception(
-                "could not give back ticket %d; it is reclaimed when its lease runs out",
-                held.ticket_id,
+                "could not give back ticket %d; retrying in the background", held.ticket_id
             )
+            self._releases.add(held.ticket_id, held.group_id)
+
+    def _leave(self, ticket_id: int, group_id: int) -> None:
+        """Give the ticket back; it stays leased (renewed) until the delete is written."""
+        self._write(admission.leave, ticket_id, group_id)
+        with self._lock:
+            self._held.discard(ticket_id)
 
     # transactions ----------------------------------------------------------------
     def _write(self, body: Callable[..., _C], *args: Any) -> _C:
-        """Run one admission transaction, announce the group it changed, wake local grantees."""
-        with self._db.write() as connection:
-            change = body(connection, *args)
-            if change.group_id is not None:
-                self._wakeups.publish(connection, change.granted)
+        """Run one admission transaction, announce the group it changed, wake local grantees.
+
+        A transient error rolls the transaction back and it is run again from
+        the start, so it decides on what the database holds at that moment.
+        """
+
+        def transaction() -> _C:
+            with self._db.write() as connection:
+                change = body(connection, *args)
+                if change.group_id is not None:
+                    self._wakeups.publish(connection, change.granted)
+            return change
+
+        change = retrying(transaction, f"limiter {body.__name__}")
         if change.granted:
             self._waiters.granted((ticket.holder, ticket.id) for ticket in change.granted)
         return change
@@ -285,9 +309,20 @@ class SharedLimiter:
     def _admit(self, group_id: int) -> Change:
         return self._write(admission.admit, group_id)
 
+    def _read(self, query: Callable[..., _R], *args: Any) -> _R:
+        """One read, tried again after a transient error."""
+
+        def read() -> _R:
+            with self._db.read() as connection:
+                return query(connection, *args)
+
+        return retrying(read, f"limiter {query.__name__}")
+
     def _read_groups(self, group_ids: list[int]) -> tuple[dict[int, StoredGroup], datetime]:
-        with self._db.read() as connection:
+        def read(connection):
             return store.read_groups(connection, group_ids), store.clock(connection)
+
+        return self._read(read)
 
     def _renew(self) -> None:
         with self._lock:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support.apptest import home, page_text
+from tests.support.apptest import as_read, home, page_text
 
 
 def test_home_renders_and_lists_groups_a_and_b(apptest_app):
@@ -18,7 +18,7 @@ def test_a_bad_setting_is_one_sentence_on_the_page(apptest_app, monkeypatch):
     monkeypatch.setenv("TASKGATE_DEFAULT_LIMIT", "many")
     at = home().run()
     assert not at.exception
-    assert [error.value for error in at.error] == [
+    assert [as_read(error.value) for error in at.error] == [
         "Taskgate cannot start: TASKGATE_DEFAULT_LIMIT must be a whole number from 1 to 1024, "
         "not 'many'."
     ]
