@@ -5,7 +5,9 @@ import streamlit as st
 from core.ui.bootstrap import get_app
 from core.ui.task_pages import task_navigation
 
-st.set_page_config(page_title="Taskgate", page_icon=":material/traffic:", layout="wide")
+# An emoji, not a :material/ icon: Streamlit fetches a material favicon from fonts.gstatic.com
+# (the icons in the page itself come from a font it ships), which fails offline.
+st.set_page_config(page_title="Taskgate", page_icon="🚦", layout="wide")
 get_app()
 
 navigation = st.navigation(

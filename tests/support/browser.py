@@ -1,4 +1,11 @@
-"""Headless Debian Chromium driven by Playwright, as TESTING.md describes."""
+"""Headless Debian Chromium driven by Playwright (README.md, section "Tests").
+
+Playwright's own browser download needs the internet, so the tests launch
+Debian's ``/usr/bin/chromium``. The flags let it run as root in a container
+(``--no-sandbox``, ``--disable-gpu``) and keep it from calling home
+(``--disable-background-networking`` and the rest), which on a machine
+without internet access would only add delays.
+"""
 
 from __future__ import annotations
 
