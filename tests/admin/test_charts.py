@@ -70,3 +70,13 @@ def test_a_step_line_keeps_only_its_changes_and_its_end():
 def test_the_legend_is_shown_once():
     figure = occupancy_figure(_series(3, [(1, 0)]), T0, END)
     assert [t.name for t in figure.data if t.showlegend] == ["running", "limit"]
+
+
+def test_a_panel_title_shows_a_name_with_tags_as_text():
+    """Plotly reads <a href>, <b> and entities in text; a name from code or SQL may hold them."""
+    name = '<a href="javascript:alert(1)">x</a> & <b>y</b>'
+    series = {name: [OccupancyPoint(T0, 0, 0, 1)]}
+    (title,) = [a.text for a in occupancy_figure(series, T0, END).layout.annotations]
+    assert title == (
+        "Group &lt;a href=&quot;javascript:alert(1)&quot;&gt;x&lt;/a&gt; &amp; &lt;b&gt;y&lt;/b&gt;"
+    )

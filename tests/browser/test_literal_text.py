@@ -86,6 +86,12 @@ def test_names_and_descriptions_read_as_typed_on_every_page(request, server_env,
     page.get_by_text("Signed in as").wait_for(timeout=UI_TIMEOUT_MS)
     _shows_literally(page, NAME)  # the live table
 
+    page.get_by_text("History", exact=True).click()
+    _shows_literally(page, "Runs per group")  # charts titled by group, a table of runs
+    page.get_by_text("Audit log", exact=True).click()
+    page.locator('[data-testid="stDataFrame"]').wait_for(timeout=UI_TIMEOUT_MS)
+    _shows_literally(page)  # a data grid: cells are text, never Markdown
+
     page.get_by_text("Groups", exact=True).click()
     _shows_literally(page, f"Group {NAME}", DESCRIPTION)  # the group list
     page.get_by_role("combobox", name="Group to edit").click()

@@ -15,6 +15,7 @@ value changes, which draws the same line from a fraction of the data.
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -125,7 +126,8 @@ def _small_multiples(
         }
         layout["annotations"].append(
             {
-                "text": f"Group {name}",
+                # Plotly reads tags in text (<a href>, <b>); a name from code or SQL could hold one.
+                "text": f"Group {html.escape(name)}",
                 "x": (left + right) / 2,
                 "y": top,
                 "xref": "paper",
