@@ -20,13 +20,13 @@ from db.migrate import upgrade
 from tests.admin.support import ADMIN, make_groups
 from tests.support.browser import wait_for_app_idle
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
 
 NAME = "www.evil.example"
 DESCRIPTION = (
     "**b** [x](javascript:alert(1)) :red[r] ~~s~~ $y$ www.evil.example a@b.example <i>h</i>"
 )
-UI_TIMEOUT_MS = 30_000
+UI_TIMEOUT_MS = 60_000
 
 # Elements Markdown would have made from the hostile text, described for the failure message.
 _MADE_FROM_TEXT = """() => {

@@ -11,7 +11,7 @@ import pytest
 
 from tests.support.browser import wait_for_app_idle
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 
 def test_home_and_a_task_page_request_nothing_from_other_hosts(server, browser):
@@ -28,7 +28,7 @@ def test_home_and_a_task_page_request_nothing_from_other_hosts(server, browser):
     page.goto(server.url)
     wait_for_app_idle(page)
     page.get_by_role("link", name="Matrix-multiply benchmark").first.click()
-    page.get_by_role("button", name="Run", exact=True).wait_for(timeout=30_000)
+    page.get_by_role("button", name="Run", exact=True).wait_for(timeout=60_000)
     wait_for_app_idle(page)
     icon = page.evaluate("() => document.querySelector(\"link[rel='shortcut icon']\").href")
     assert icon.startswith("data:image/svg+xml"), icon

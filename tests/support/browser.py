@@ -54,7 +54,12 @@ def chromium() -> Iterator:
             browser.close()
 
 
-def wait_for_app_idle(page, timeout_ms: int = 30_000) -> None:
+APP_IDLE_TIMEOUT_MS = 120_000
+"""A first page load starts the app (torch, migrations) and may take a minute on a busy
+machine; longer than this is a hang."""
+
+
+def wait_for_app_idle(page, timeout_ms: int = APP_IDLE_TIMEOUT_MS) -> None:
     """Wait until the script run has finished and the app is not busy."""
     page.wait_for_selector(
         '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms
