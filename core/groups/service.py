@@ -303,9 +303,14 @@ class GroupService:
     def _row(session: Session, name: str) -> ConcurrencyGroup:
         key = group_name_key(name.strip())
         row = session.exec(select(ConcurrencyGroup).where(ConcurrencyGroup.name_key == key)).first()
-        if row is None:
-            raise GroupNotFound(name)
-        return row
+        if row is not None:
+            return row
+        # A row inserted by hand got SQL's lower() as its key (migration 0004_name_key),
+        # which differs from casefold() for some non-ASCII names: compare the names too.
+        for row in session.exec(select(ConcurrencyGroup)).all():
+            if group_name_key(row.name) == key:
+                return row
+        raise GroupNotFound(name)
 
     @staticmethod
     def _check_unique(session: Session, name: str, except_id: int | None = None) -> None:

@@ -14,6 +14,7 @@ import threading
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from core.groups import GroupService, GroupSettings, InvalidGroup
@@ -177,3 +178,19 @@ def test_name_key_is_filled_for_rows_written_without_it(groups):
             select(ConcurrencyGroup.name_key).where(ConcurrencyGroup.name == "Ölfass")
         ).all()
     assert key == "ölfass"
+
+
+def test_a_group_inserted_by_hand_without_a_key_gets_one_and_can_be_edited(groups):
+    """Hand-written SQL gets ``lower(name)`` from a trigger: duplicates are still refused."""
+    insert = text(
+        'INSERT INTO concurrency_group (name, "limit", paused, description, version, '
+        "created_at, updated_at, updated_by) VALUES (:name, 1, false, '', 1, "
+        "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'sql')"
+    )
+    with groups.engine.begin() as connection:
+        connection.execute(insert, {"name": "Ölfass"})
+    with pytest.raises(IntegrityError), groups.engine.begin() as connection:
+        connection.execute(insert, {"name": "a"})
+    groups.sync.refresh()
+    record = groups.service.update(ADMIN, "ölfass", GroupSettings(limit=4), expected_version=1)
+    assert (record.name, record.settings.limit) == ("Ölfass", 4)
