@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
 
 SLOW = {"Matrix size": 2048, "Repeats": 100}  # tens of seconds: cancelled before it ends
 QUICK = {"Matrix size": 128, "Repeats": 3}
-UI_TIMEOUT_MS = 60_000
+UI_TIMEOUT_MS = 120_000
 CHART_TIMEOUT_MS = 60_000  # the fragment redraws every second; generous for a loaded machine
 
 # The values of one trace of group A's panel in a chart, or null while there is none.
