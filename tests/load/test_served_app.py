@@ -138,4 +138,3 @@ def test_five_stops_print_no_traceback(server_env, tmp_path):
         assert server.process.returncode == 0, f"stop {stop + 1}:\n{log}"
         assert "Traceback" not in log, f"stop {stop + 1}:\n{log}"
         assert "cannot schedule new futures" not in log, f"stop {stop + 1}:\n{log}"
-

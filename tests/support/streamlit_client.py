@@ -92,6 +92,10 @@ class Tab:
         self.bytes_received = 0
         self.texts: list[str] = []
         """Markdown and caption bodies drawn since the last full run began."""
+        self.full_runs_started = 0
+        self.script_running = False
+        """What the server last said (``session_status_changed``): is a script run going on?"""
+        self._changed = asyncio.Condition()
 
     async def open(self, page: str = "") -> Run:
         """Connect and load ``page`` (its URL path; "" is the default page) as a new visitor."""
@@ -131,6 +135,15 @@ class Tab:
             if run.status == status:
                 return run
 
+    async def wait_until(self, condition, timeout: float = RUN_TIMEOUT_S) -> None:
+        """Wait until ``condition()`` holds, checking after every message received."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(condition), timeout)
+
+    async def wait_for_text(self, part: str, timeout: float = RUN_TIMEOUT_S) -> None:
+        """Wait until the page shows a text containing ``part``."""
+        await self.wait_until(lambda: any(part in text for text in self.texts), timeout)
+
     def fragment_runs(self) -> list[Run]:
         return [run for run in self.runs if run.status == FRAGMENT_RUN]
 
@@ -157,6 +170,8 @@ class Tab:
             message = ForwardMsg()
             message.ParseFromString(data)
             self._handle(message)
+            async with self._changed:
+                self._changed.notify_all()
 
     def _handle(self, message: ForwardMsg) -> None:
         kind = message.WhichOneof("type")
@@ -167,6 +182,8 @@ class Tab:
             self._page_hash = message.navigation.page_script_hash
         elif kind == "delta" and message.delta.WhichOneof("type") == "new_element":
             self._record_element(message.delta.new_element)
+        elif kind == "session_status_changed":
+            self.script_running = message.session_status_changed.script_is_running
         elif kind == "script_finished":
             self._end_run(message.script_finished)
         elif kind == "auto_rerun" and self._follow_auto_reruns:
@@ -181,6 +198,7 @@ class Tab:
         """A new script run started (``new_session`` opens every run, full or fragment)."""
         self._current = Run(time.monotonic(), fragment)
         if not fragment:
+            self.full_runs_started += 1
             self.widgets = {}
             self.texts = []
 
