@@ -46,8 +46,10 @@ if submitted:
     with slot():
         while PAUSE_FILE and os.path.exists(PAUSE_FILE):
             time.sleep(0.1)
-        started = time.monotonic()
+        started, started_at = time.monotonic(), time.time()
         run(int(n), int(repeats))
     ran = time.monotonic() - started
     waiting.empty()
-    st.write(f"Waited {started - asked:.2f} s for the slot · ran {ran:.2f} s")
+    st.write(
+        f"Waited {started - asked:.2f} s for the slot · ran {ran:.2f} s · started {started_at}"
+    )

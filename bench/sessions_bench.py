@@ -60,8 +60,9 @@ TASK_PAGE = "matmul"
 ADMIN_PASSWORD = "bench-admin-password"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 WAIT_S = 300.0
-WAITING = ("Waiting for a slot", "you keep your place")
-"""What a task page says while its run waits (the second while the group is paused)."""
+QUEUED = ("Waiting for a slot", "you keep your place", "Running in group", "Waited")
+"""What a task page says once its run is queued: waiting (the second while the group is
+paused), or already running or done when the slot was free."""
 
 
 # --- the steps a page offers: adapt these when pages change -------------------------------
@@ -71,7 +72,7 @@ async def queue_run(tab: Tab) -> None:
     """Ask for one tiny run from the task page open in ``tab``; return once it is in the queue.
 
     Today a Run click starts a script run that waits for the slot (saying
-    so: ``WAITING``), runs the task and reruns the page with its outcome.
+    so: ``QUEUED``), runs the task and reruns the page with its outcome.
     Returning only once the page says it waits keeps the queue in the order
     of the calls.
     """
@@ -79,9 +80,7 @@ async def queue_run(tab: Tab) -> None:
     runs = tab.full_runs_started
     tab.click("Run", also=tiny)
     await tab.wait_until(lambda: tab.full_runs_started > runs, WAIT_S)
-    await tab.wait_until(
-        lambda: any(mark in line for line in tab.texts for mark in WAITING), WAIT_S
-    )
+    await tab.wait_until(lambda: any(mark in line for line in tab.texts for mark in QUEUED), WAIT_S)
 
 
 async def run_finished(tab: Tab) -> float:
@@ -192,6 +191,31 @@ class Slot:
                 {"paused": paused},
             )
 
+    async def start_times(self, tabs: list[Tab]) -> list:
+        """When each run started, as the app itself recorded it, in the order they queued.
+
+        Taskgate: ``task_run`` rows in ``enqueued_at`` order (the limiter's own
+        arrival order); the baseline writes its start time in its outcome line.
+        """
+        if not self._taskgate:
+            return [float(tab_started(tab)) for tab in tabs]
+        # Timestamps as stored: ISO text on SQLite sorts like the times themselves.
+        await until(lambda: self.unfinished() == 0 and self._recorded() >= len(tabs))
+        with get_engine(self._url).connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT started_at FROM task_run WHERE status = 'succeeded' "
+                    "ORDER BY enqueued_at"
+                )
+            ).scalars()
+            return list(rows)
+
+    def _recorded(self) -> int:
+        with get_engine(self._url).connect() as connection:
+            return connection.execute(
+                text("SELECT count(*) FROM task_run WHERE status = 'succeeded'")
+            ).scalar_one()
+
     def unfinished(self) -> int:
         with get_engine(self._url).connect() as connection:
             return connection.execute(
@@ -269,13 +293,19 @@ async def open_task_tabs(url: str, count: int) -> list[Tab]:
     return tabs
 
 
-def inversions(finished: list[float]) -> int:
-    """Pairs queued in one order that finished in the other (``finished`` is in queue order)."""
+def tab_started(tab: Tab) -> str:
+    """The start time the baseline app writes in its outcome line."""
+    line = next(line for line in tab.texts if line.startswith("Waited"))
+    return line.rsplit("started ", 1)[1]
+
+
+def inversions(started: list) -> int:
+    """Pairs queued in one order that started in the other (``started`` is in queue order)."""
     return sum(
         1
-        for i in range(len(finished))
-        for j in range(i + 1, len(finished))
-        if finished[j] < finished[i]
+        for i in range(len(started))
+        for j in range(i + 1, len(started))
+        if started[j] < started[i]
     )
 
 
@@ -293,10 +323,11 @@ async def drain(url: str, slot: Slot, count: int) -> Drain:
     waits = [asyncio.ensure_future(run_finished(tab)) for tab in tabs]
     await slot.pause(False)
     finished = await asyncio.gather(*waits)
+    started = await slot.start_times(tabs)
     for tab in tabs:
         await tab.close()
     span = max(finished) - min(finished)
-    return Drain((count - 1) / span if span > 0 else float("inf"), inversions(list(finished)))
+    return Drain((count - 1) / span if span > 0 else float("inf"), inversions(started))
 
 
 @dataclass
