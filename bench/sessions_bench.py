@@ -181,6 +181,25 @@ class Slot:
                 return
             await asyncio.sleep(0.1)
 
+    async def hand_edit_applies(self, limit: int) -> float:
+        """Seconds from a hand edit of group B's limit until a new visitor's Home shows it."""
+        with get_engine(self._url).begin() as connection:
+            connection.execute(
+                text(
+                    'UPDATE concurrency_group SET "limit" = :limit, version = version + 1 '
+                    "WHERE name = 'B'"
+                ),
+                {"limit": limit},
+            )
+        edited = time.monotonic()
+        while True:
+            tab = Tab(self._server_url, follow_auto_reruns=False)
+            await tab.open()
+            await tab.close()
+            if any(f"of {limit} slots" in line for line in tab.texts):
+                return time.monotonic() - edited
+            await asyncio.sleep(0.05)
+
     def _edit_by_hand(self, paused: bool) -> None:
         with get_engine(self._url).begin() as connection:
             connection.execute(
@@ -337,6 +356,7 @@ class Level:
     home: list[float]
     admin: AdminView | None = None
     drop_s: float | None = None
+    hand_edit_s: float | None = None
 
 
 async def until(condition: Callable[[], bool], timeout: float = WAIT_S) -> float:
@@ -368,6 +388,8 @@ async def level(
     if contender.taskgate:
         admin = await admin_view(server.url, pid, args.admin_window, measured.cpu_percent)
     result = Level(sessions, measured, home, admin)
+    if contender.taskgate:
+        result.hand_edit_s = await slot.hand_edit_applies(limit=sessions + 2)
     if sessions:
         closed = time.monotonic()
         await asyncio.gather(*(tab.close() for tab in tabs))
@@ -562,6 +584,13 @@ def table(reports: list[Report]) -> str:
                 f"{ms(p(at(r, n).admin.run_times, 0.5))}; {at(r, n).admin.cpu_added:+.1f} %"
                 if at(r, n) and at(r, n).admin
                 else "-"
+            ),
+        )
+    for n in levels:
+        row(
+            f"N = {n}: a hand edit in the database until Home shows it",
+            lambda r, n=n: (
+                f"{at(r, n).hand_edit_s:.2f} s" if at(r, n) and at(r, n).hand_edit_s else "-"
             ),
         )
     row("drain of tiny runs: runs/s", lambda r: f"{r.drain.rate:.1f}")

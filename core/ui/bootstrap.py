@@ -17,7 +17,7 @@ import streamlit as st
 
 from core.app import App, start_app
 from core.settings import SettingsError, load_settings
-from core.ui.memory import freeze_long_lived_objects
+from core.ui.memory import freeze_in_background
 
 
 def _secrets() -> dict[str, Any]:
@@ -47,7 +47,7 @@ def _log_to_console() -> None:
 def _start() -> App:
     _log_to_console()
     app = start_app(load_settings(os.environ, _secrets()))
-    freeze_long_lived_objects()
+    freeze_in_background()
     return app
 
 

@@ -11,7 +11,8 @@ oldest one when it has grown by a quarter, so memory stays bounded (see the
 soak in docs/BENCHMARKS.md).
 
 What makes even CPython's full collections cheap is ``gc.freeze()`` once the
-process has started: the modules, the libraries and the App live as long as
+process has started (on a thread, so the first visitor does not wait for
+it): the modules, the libraries and the App live as long as
 the process, so they move to the permanent generation that no collection
 walks, and a full collection only visits what sessions allocated since.
 """
@@ -23,6 +24,7 @@ import gc
 import importlib
 import logging
 import pkgutil
+import threading
 
 import streamlit as st
 
@@ -40,6 +42,17 @@ def import_everything() -> None:
         importlib.import_module(name)
     for module in pkgutil.walk_packages(core.__path__, prefix="core."):
         importlib.import_module(module.name)
+
+
+def freeze_in_background() -> None:
+    """Freeze on a thread of its own, so the first visitor's page does not wait for the imports.
+
+    Importing everything takes seconds on a busy machine; until it is done,
+    collections simply walk more.
+    """
+    threading.Thread(
+        target=freeze_long_lived_objects, name="taskgate-gc-freeze", daemon=True
+    ).start()
 
 
 @functools.cache

@@ -24,6 +24,7 @@ SESSIONS = 50
 APPLY_TIMEOUT_S = 30.0
 """Generous: the README promises about a second; this only guards against a hang."""
 STOPS = 5
+FREEZE_TIMEOUT_S = 120.0
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -53,9 +54,13 @@ def test_the_served_app_runs_without_streamlits_post_run_collection(server_env, 
             await tab.close()
 
         asyncio.run(visit())
+        # The served process writes the line itself, from Streamlit's config as
+        # it is in force there and from gc's own count, once the freeze is done
+        # (on a thread of its own, after start-up).
+        deadline = time.monotonic() + FREEZE_TIMEOUT_S
+        while _frozen_objects(server.log()) is None and time.monotonic() < deadline:
+            time.sleep(0.2)  # polling a process we do not control
         log = server.log()
-    # The line is written by the served process itself, from Streamlit's config
-    # as it is in force there and from gc's own count, once start-up is done.
     frozen = _frozen_objects(log)
     assert frozen is not None, log
     assert frozen > 100_000, "torch, pandas and plotly alone are several hundred thousand"
