@@ -60,6 +60,8 @@ TASK_PAGE = "matmul"
 ADMIN_PASSWORD = "bench-admin-password"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 WAIT_S = 300.0
+FROZEN = "long-lived objects frozen"
+"""The line the served app logs once its start-up freeze is done (core/ui/memory.py)."""
 QUEUED = ("Waiting for a slot", "you keep your place", "Running in group", "Waited")
 """What a task page says once its run is queued: waiting (the second while the group is
 paused), or already running or done when the slot was free."""
@@ -414,6 +416,8 @@ async def measure(contender: Contender, args: argparse.Namespace) -> Report:
     report = Report(contender)
     with tempfile.TemporaryDirectory() as folder, served(contender, Path(folder)) as (server, slot):
         await home_renders(server.url, 1)  # starts the App; the first visitor pays for it
+        if contender.taskgate:  # the freeze after start-up runs on a thread: wait for it
+            await until(lambda: FROZEN in server.log())
         report.levels.append(await level(server, slot, contender, 0, args))
         report.drain = await drain(server.url, slot, args.drain)
         for sessions in args.sessions:
