@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
-from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, update
 from sqlmodel import select
 
@@ -32,6 +31,7 @@ from core.runs import RunRecorder
 from core.scheduler import (
     CONFIG_RELOAD_INTERVAL_S,
     PRUNE_INTERVAL_S,
+    Scheduler,
     add_interval_job,
     build_scheduler,
 )
@@ -50,12 +50,14 @@ class App:
     limiter: Limiter | SharedLimiter
     recorder: RunRecorder
     groups: GroupSync
-    scheduler: BackgroundScheduler
+    scheduler: Scheduler
     admin: AdminAuth
 
     def close(self) -> None:
+        # Jobs first, waiting for a run in progress: a sample or a reload must
+        # not use the limiter or the database after they were closed.
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+            self.scheduler.shutdown()
         if isinstance(self.limiter, SharedLimiter):
             self.limiter.close()
         self.recorder.close()

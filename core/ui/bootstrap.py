@@ -2,12 +2,14 @@
 
 ``st.cache_resource`` makes ``get_app`` run once per server process, however
 many sessions and reruns there are; every page asks it for the limiter and
-the database. A settings error is not cached, so fixing the environment and
-reloading the page is enough.
+the database. Once started, the process's long-lived objects are frozen out
+of the garbage collector's walks (``core/ui/memory.py``). A settings error
+is not cached, so fixing the environment and reloading the page is enough.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -15,6 +17,7 @@ import streamlit as st
 
 from core.app import App, start_app
 from core.settings import SettingsError, load_settings
+from core.ui.memory import freeze_in_background
 from core.ui.wording import plain
 
 
@@ -25,9 +28,28 @@ def _secrets() -> dict[str, Any]:
         return {}
 
 
+_LOG_FORMAT = "%(asctime)s %(levelname) -7s %(name)s: %(message)s"
+
+
+def _log_to_console() -> None:
+    """Show Taskgate's own INFO lines in the server's log, formatted like Streamlit's.
+
+    Without a handler, Python prints only warnings, without time or source.
+    """
+    logger = logging.getLogger("core")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
 @st.cache_resource(show_spinner="Starting Taskgate…")
 def _start() -> App:
-    return start_app(load_settings(os.environ, _secrets()))
+    _log_to_console()
+    app = start_app(load_settings(os.environ, _secrets()))
+    freeze_in_background()
+    return app
 
 
 def started_app() -> App:

@@ -13,17 +13,13 @@ from db.models import OccupancySample, utcnow
 from tests.admin.support import write_samples
 
 
-def _interval_s(job) -> float:
-    return job.trigger.interval.total_seconds()
-
-
 def test_start_app_schedules_sampling_pruning_and_reloading(sqlite_url):
     app = start_app(Settings(database_url=sqlite_url, sample_interval_s=2.5, retention_days=1))
     try:
         jobs = {job.id: job for job in app.scheduler.get_jobs()}
-        assert _interval_s(jobs["sample-occupancy"]) == 2.5
-        assert _interval_s(jobs["prune-history"]) == PRUNE_INTERVAL_S
-        assert _interval_s(jobs["reload-groups"]) == CONFIG_RELOAD_INTERVAL_S
+        assert jobs["sample-occupancy"].interval_s == 2.5
+        assert jobs["prune-history"].interval_s == PRUNE_INTERVAL_S
+        assert jobs["reload-groups"].interval_s == CONFIG_RELOAD_INTERVAL_S
 
         # Run the jobs' own callables (the scheduler may run them too meanwhile):
         # a sample per group, and a prune that keeps only the retention's day.

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,8 +43,14 @@ def _healthy(url: str) -> bool:
 
 
 @contextmanager
-def streamlit_server(log_dir: Path, env: dict[str, str]) -> Iterator[Server]:
-    """Start the app with ``env`` added to the environment; stop it with SIGTERM afterwards."""
+def streamlit_server(
+    log_dir: Path, env: dict[str, str], *, script: str = "Home.py", options: Sequence[str] = ()
+) -> Iterator[Server]:
+    """Start the app with ``env`` added to the environment; stop it with SIGTERM afterwards.
+
+    ``script`` is the entrypoint (relative to the repository root) and
+    ``options`` are further ``streamlit run`` flags (benchmarks use both).
+    """
     port = free_port()
     log_path = log_dir / f"streamlit-{port}.log"
     command = [
@@ -52,7 +58,7 @@ def streamlit_server(log_dir: Path, env: dict[str, str]) -> Iterator[Server]:
         "-m",
         "streamlit",
         "run",
-        "Home.py",
+        script,
         "--server.headless",
         "true",
         "--server.port",
@@ -63,6 +69,7 @@ def streamlit_server(log_dir: Path, env: dict[str, str]) -> Iterator[Server]:
         "false",
         "--server.fileWatcherType",
         "none",
+        *options,
     ]
     with open(log_path, "w") as log_file:
         process = subprocess.Popen(

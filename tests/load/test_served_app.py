@@ -1,0 +1,145 @@
+"""The served app under load: its collection policy, its background jobs, its stop.
+
+Each test starts a real ``streamlit run Home.py`` and drives it with
+protocol-level tabs (tests/support/streamlit_client.py), which need no
+browser, so fifty sessions cost one event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+
+import pytest
+from sqlalchemy import func, text
+from sqlmodel import Session, select
+
+from db.engine import dispose_engines, get_engine
+from db.models import OccupancySample
+from tests.support.server import streamlit_server
+from tests.support.streamlit_client import FRAGMENT_RUN, Tab, value
+
+SESSIONS = 50
+APPLY_TIMEOUT_S = 30.0
+"""Generous: the README promises about a second; this only guards against a hang."""
+STOPS = 5
+FREEZE_TIMEOUT_S = 120.0
+
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture(autouse=True)
+def _dispose_engines():
+    yield
+    dispose_engines()
+
+
+def _frozen_objects(log: str) -> int | None:
+    found = re.search(r"runner\.postScriptGC=False, (\d+) long-lived objects frozen", log)
+    return int(found.group(1)) if found else None
+
+
+async def _open_home(url: str) -> Tab:
+    tab = Tab(url)
+    await tab.open()
+    return tab
+
+
+def test_the_served_app_runs_without_streamlits_post_run_collection(server_env, tmp_path):
+    with streamlit_server(tmp_path, server_env) as server:
+
+        async def visit() -> None:
+            tab = await _open_home(server.url)
+            await tab.close()
+
+        asyncio.run(visit())
+        # The served process writes the line itself, from Streamlit's config as
+        # it is in force there and from gc's own count, once the freeze is done
+        # (on a thread of its own, after start-up).
+        deadline = time.monotonic() + FREEZE_TIMEOUT_S
+        while _frozen_objects(server.log()) is None and time.monotonic() < deadline:
+            time.sleep(0.2)  # polling a process we do not control
+        log = server.log()
+    frozen = _frozen_objects(log)
+    assert frozen is not None, log
+    assert frozen > 100_000, "torch, pandas and plotly alone are several hundred thousand"
+    assert "cyclic GC enabled=True" in log
+
+
+def _set_limit_by_hand(url: str, group: str, limit: int) -> None:
+    engine = get_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                'UPDATE concurrency_group SET "limit" = :limit, version = version + 1, '
+                "updated_at = CURRENT_TIMESTAMP WHERE name = :name"
+            ),
+            {"limit": limit, "name": group},
+        )
+
+
+def _samples(url: str) -> int:
+    with Session(get_engine(url)) as session:
+        return session.exec(select(func.count(OccupancySample.id))).one()
+
+
+def test_jobs_keep_running_with_50_sessions_and_a_hand_edit_applies(server_env, tmp_path):
+    """Half the sessions watch Home live, half wait on a task page for a paused group."""
+    database = server_env["TASKGATE_DATABASE_URL"]
+    with streamlit_server(tmp_path, server_env) as server:
+
+        async def load() -> None:
+            watchers = [await _open_home(server.url) for _ in range(SESSIONS // 2)]
+            engine = get_engine(database)
+            with engine.begin() as connection:
+                connection.execute(
+                    text("UPDATE concurrency_group SET paused = 1, version = version + 1")
+                )
+            waiters = []
+            for _ in range(SESSIONS - len(watchers)):
+                tab = Tab(server.url)
+                await tab.open("matmul")
+                tab.click("Run", also=[value(tab.widget("Matrix size"), 64)])
+                waiters.append(tab)
+            samples_before = _samples(database)
+            _set_limit_by_hand(database, "B", 7)
+            applied_at = None
+            deadline = time.monotonic() + APPLY_TIMEOUT_S
+            while applied_at is None and time.monotonic() < deadline:
+                await watchers[0].wait_for_run(FRAGMENT_RUN, timeout=APPLY_TIMEOUT_S)
+                if any("of 7 slots" in line for line in watchers[0].texts):
+                    applied_at = time.monotonic()
+            assert applied_at is not None, "the hand edit never reached the limiter"
+            assert _samples(database) > samples_before, "the sampler stopped under load"
+            for tab in watchers + waiters:
+                await tab.close()
+
+        asyncio.run(load())
+        log = server.log()
+    assert "maximum number of running instances" not in log
+    assert "skipped" not in log
+    assert "Traceback" not in log
+
+
+def test_five_stops_print_no_traceback(server_env, tmp_path):
+    """SIGTERM while the jobs run often (every 0.05 s), with a session connected."""
+    server_env["TASKGATE_SAMPLE_INTERVAL_S"] = "0.05"
+    database = server_env["TASKGATE_DATABASE_URL"]
+    for stop in range(STOPS):
+        with streamlit_server(tmp_path, server_env) as server:
+
+            async def visit() -> None:
+                tab = await _open_home(server.url)
+                before = _samples(database)
+                deadline = time.monotonic() + APPLY_TIMEOUT_S
+                while _samples(database) <= before and time.monotonic() < deadline:
+                    await tab.wait_for_run(FRAGMENT_RUN, timeout=APPLY_TIMEOUT_S)
+                # Leave the tab open: the stop closes it, as with a real browser.
+
+            asyncio.run(visit())
+        dispose_engines()
+        log = server.log()
+        assert server.process.returncode == 0, f"stop {stop + 1}:\n{log}"
+        assert "Traceback" not in log, f"stop {stop + 1}:\n{log}"
+        assert "cannot schedule new futures" not in log, f"stop {stop + 1}:\n{log}"
