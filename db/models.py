@@ -15,6 +15,7 @@ from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, f
 from sqlmodel import Field, SQLModel
 
 GROUP_NAME_MAX = 64
+GUEST_NAME_MAX = 40
 RUN_STATUSES = (
     "queued",
     "running",
@@ -153,6 +154,16 @@ class AppSetting(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=64)
     value: str
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class GuestProfile(SQLModel, table=True):
+    """The name a guest chose to be shown by, keyed by their guest owner id."""
+
+    __tablename__ = "guest_profile"
+
+    owner: str = Field(primary_key=True, max_length=64)
+    display_name: str = Field(max_length=GUEST_NAME_MAX)
     updated_at: datetime = Field(default_factory=utcnow)
 
 

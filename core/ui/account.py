@@ -1,0 +1,117 @@
+"""The sidebar's account control, drawn on every page: who you are, Sign in / Sign out.
+
+``Home.py`` calls ``show_account`` before ``st.navigation`` runs the chosen
+page, so every page gets it and a guest's cookie is written whichever page
+they opened first. With ``TASKGATE_GUESTS=none`` it is also the gate: a guest
+sees a sentence asking them to sign in and no page at all.
+
+Signing in is Streamlit's own ``st.login`` (OpenID Connect, configured in
+``.streamlit/secrets.toml`` ``[auth]``); a person named by an authenticating
+proxy is signed in already and signs out at the proxy, so they get no button.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from core.identity import Person, set_guest_name
+from core.ui.bootstrap import get_app
+from core.ui.owner import (
+    access_of,
+    current_person,
+    forget_guest_name,
+    remember_guest,
+)
+from core.ui.wording import plain
+
+GUESTS_BLOCKED = "Sign in to use Taskgate: this installation does not admit guests."
+GUESTS_WATCH = "Sign in to run tasks: guests here can look around but not start runs."
+NO_SIGN_IN_SET_UP = (
+    "Sign-in is not set up here, so guests cannot get in; ask whoever runs Taskgate."
+)
+
+
+def _auth_section() -> Any:
+    try:
+        return st.secrets.get("auth")
+    except Exception:  # no secrets.toml at all, or an unreadable one: no sign-in
+        return None
+
+
+def login_providers() -> list[str | None]:
+    """The providers ``st.login`` can use: None for ``[auth]`` itself, else each ``[auth.NAME]``.
+
+    Empty when ``[auth]`` is not configured, in which case nobody can sign in
+    through Streamlit (a trusted proxy may still name people).
+    """
+    auth = _auth_section()
+    if not auth:
+        return []
+    named = [name for name, value in auth.items() if hasattr(value, "keys")]
+    if named:
+        return named
+    return [None] if "client_id" in auth else []
+
+
+def _sign_in_buttons(providers: list[str | None], where: str) -> None:
+    for provider in providers:
+        label = "Sign in" if provider is None else f"Sign in with {provider.title()}"
+        if st.button(label, key=f"account:{where}:{provider or ''}", type="primary"):
+            st.login() if provider is None else st.login(provider)
+
+
+def _show_guest(person: Person, providers: list[str | None], may_run: bool) -> None:
+    st.markdown(f"**{plain(person.name)}** · guest in this browser")
+    if providers:
+        _sign_in_buttons(providers, "sidebar")
+        st.caption("Signing in keeps your runs with you across browsers and devices.")
+    else:
+        st.caption("Your runs stay with this browser; another browser is another guest.")
+    if not may_run:
+        return
+    with st.popover("Change your name", width="stretch"):
+        with st.form("account:guest-name", clear_on_submit=True, border=False):
+            typed = st.text_input("Shown as", max_chars=40, placeholder=person.name)
+            saved = st.form_submit_button("Save")
+        if saved:
+            try:
+                set_guest_name(get_app().engine, person.owner, typed)
+            except ValueError as problem:
+                st.error(str(problem))
+                return
+            forget_guest_name()
+            st.rerun()
+
+
+def _show_signed_in(person: Person) -> None:
+    st.markdown(f"Signed in as **{plain(person.name)}**")
+    if person.email and person.email != person.name:
+        st.caption(plain(person.email))
+    if st.user.get("is_logged_in") is True:
+        if st.button("Sign out", key="account:sign-out"):
+            st.logout()
+
+
+def show_account() -> Person:
+    """Draw the control in the sidebar and return who is using this session.
+
+    Stops the page (``st.stop``) when the person is a guest and guests are
+    not admitted.
+    """
+    app = get_app()
+    access = access_of(app.settings)
+    person = current_person()
+    providers = login_providers()
+    with st.sidebar:
+        if person.is_guest:
+            remember_guest()
+            _show_guest(person, providers, access.may_run(person))
+        else:
+            _show_signed_in(person)
+    if person.is_guest and not access.guests_may_watch():
+        st.info(GUESTS_BLOCKED if providers else f"{GUESTS_BLOCKED} {NO_SIGN_IN_SET_UP}")
+        _sign_in_buttons(providers, "gate")
+        st.stop()
+    return person
