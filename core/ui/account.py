@@ -88,7 +88,7 @@ def _show_guest(person: Person, providers: list[str | None], may_run: bool) -> N
 def _show_signed_in(person: Person) -> None:
     st.markdown(f"Signed in as **{plain(person.name)}**")
     if person.email and person.email != person.name:
-        st.caption(plain(person.email))
+        st.text(person.email)  # text, not markdown: an address must not become a mailto link
     if st.user.get("is_logged_in") is True:
         if st.button("Sign out", key="account:sign-out"):
             st.logout()
@@ -104,14 +104,14 @@ def show_account() -> Person:
     access = access_of(app.settings)
     person = current_person()
     providers = login_providers()
+    if person.is_guest and not access.guests_may_watch():
+        st.info(GUESTS_BLOCKED if providers else f"{GUESTS_BLOCKED} {NO_SIGN_IN_SET_UP}")
+        _sign_in_buttons(providers, "gate")
+        st.stop()
     with st.sidebar:
         if person.is_guest:
             remember_guest()
             _show_guest(person, providers, access.may_run(person))
         else:
             _show_signed_in(person)
-    if person.is_guest and not access.guests_may_watch():
-        st.info(GUESTS_BLOCKED if providers else f"{GUESTS_BLOCKED} {NO_SIGN_IN_SET_UP}")
-        _sign_in_buttons(providers, "gate")
-        st.stop()
     return person

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,9 +43,20 @@ def _healthy(url: str) -> bool:
 
 
 @contextmanager
-def streamlit_server(log_dir: Path, env: dict[str, str]) -> Iterator[Server]:
-    """Start the app with ``env`` added to the environment; stop it with SIGTERM afterwards."""
-    port = free_port()
+def streamlit_server(
+    log_dir: Path,
+    env: dict[str, str],
+    *,
+    port: int | None = None,
+    options: Sequence[str] = (),
+) -> Iterator[Server]:
+    """Start the app with ``env`` added to the environment; stop it with SIGTERM afterwards.
+
+    ``port`` is for a test that must know the address before the server starts
+    (a sign-in redirect URI); ``options`` are more ``--section.option value``
+    arguments, e.g. ``--secrets.files`` for a test's own secrets.toml.
+    """
+    port = port or free_port()
     log_path = log_dir / f"streamlit-{port}.log"
     command = [
         sys.executable,
@@ -63,6 +74,7 @@ def streamlit_server(log_dir: Path, env: dict[str, str]) -> Iterator[Server]:
         "false",
         "--server.fileWatcherType",
         "none",
+        *options,
     ]
     with open(log_path, "w") as log_file:
         process = subprocess.Popen(

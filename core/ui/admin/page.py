@@ -44,7 +44,7 @@ def page_actor(app: App) -> Actor | None:
             "Ask an admin to add you to TASKGATE_ADMINS."
         )
         return None
-    st.caption(f"Signed in as **{plain(actor.name)}**, an admin.")
+    st.caption(f"Signed in as **{plain(person.name)}**, an admin; changes are logged in your name.")
     return actor
 
 
