@@ -12,9 +12,11 @@ proxy is signed in already and signs out at the proxy, so they get no button.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import streamlit as st
+from streamlit.errors import StreamlitAuthError
 
 from core.identity import Person, set_guest_name
 from core.ui.bootstrap import get_app
@@ -26,6 +28,12 @@ from core.ui.owner import (
 )
 from core.ui.wording import plain
 
+log = logging.getLogger(__name__)
+
+SIGN_IN_BROKEN = (
+    "Sign-in is not set up correctly on this server, so it cannot start; "
+    "the server's log says what is wrong."
+)
 GUESTS_BLOCKED = "Sign in to use Taskgate: this installation does not admit guests."
 GUESTS_WATCH = "Sign in to run tasks: guests here can look around but not start runs."
 NO_SIGN_IN_SET_UP = (
@@ -59,7 +67,16 @@ def _sign_in_buttons(providers: list[str | None], where: str) -> None:
     for provider in providers:
         label = "Sign in" if provider is None else f"Sign in with {provider.title()}"
         if st.button(label, key=f"account:{where}:{provider or ''}", type="primary"):
-            st.login() if provider is None else st.login(provider)
+            _login(provider)
+
+
+def _login(provider: str | None) -> None:
+    """Hand over to ``st.login``; a broken ``[auth]`` is a sentence here, details in the log."""
+    try:
+        st.login() if provider is None else st.login(provider)
+    except StreamlitAuthError as error:
+        log.error("st.login refused the [auth] settings in secrets.toml: %s", error)
+        st.error(SIGN_IN_BROKEN)
 
 
 def _show_guest(person: Person, providers: list[str | None], may_run: bool) -> None:
