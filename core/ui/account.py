@@ -48,19 +48,27 @@ def _auth_section() -> Any:
         return None
 
 
-def login_providers() -> list[str | None]:
-    """The providers ``st.login`` can use: None for ``[auth]`` itself, else each ``[auth.NAME]``.
+_PROVIDER_KEYS = {"client_id", "client_secret", "server_metadata_url"}
 
-    Empty when ``[auth]`` is not configured, in which case nobody can sign in
-    through Streamlit (a trusted proxy may still name people).
+
+def login_providers() -> list[str | None]:
+    """The providers ``st.login`` can use: None for ``[auth]`` itself, and each ``[auth.NAME]``.
+
+    A named section counts when it holds a provider's keys (so
+    ``[auth.client_kwargs]`` is not one). Empty when ``[auth]`` is not
+    configured: then nobody signs in through Streamlit, though a trusted proxy
+    may still name people.
     """
     auth = _auth_section()
     if not auth:
         return []
-    named = [name for name, value in auth.items() if hasattr(value, "keys")]
-    if named:
-        return named
-    return [None] if "client_id" in auth else []
+    default: list[str | None] = [None] if "client_id" in auth else []
+    named = [
+        name
+        for name, value in auth.items()
+        if hasattr(value, "keys") and not _PROVIDER_KEYS.isdisjoint(value.keys())
+    ]
+    return default + named
 
 
 def _sign_in_buttons(providers: list[str | None], where: str) -> None:

@@ -128,3 +128,20 @@ def test_a_broken_auth_section_is_a_sentence_not_a_traceback(apptest_app):
         "Sign-in is not set up correctly on this server, so it cannot start; "
         "the server's log says what is wrong."
     ]
+
+
+def test_each_provider_section_gets_a_sign_in_button_and_client_kwargs_is_none(apptest_app):
+    at = home()
+    at.user = dict(GUEST)
+    at.secrets["auth"] = {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "x" * 32,
+        "client_kwargs": {"timeout": 30},
+        "google": {"client_id": "g", "client_secret": "s", "server_metadata_url": "https://g/"},
+        "okta": {"client_id": "o", "client_secret": "s", "server_metadata_url": "https://o/"},
+    }
+    at.run()
+    assert not at.exception, at.exception
+    labels = [button.label for button in at.button if button.key.startswith("account:")]
+    assert labels == ["Sign in with Google", "Sign in with Okta"]
+    assert "Signing in keeps your runs with you across browsers" in page_text(at)

@@ -9,6 +9,7 @@ one button per predefined user, so a browser signs in as alice by clicking
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from pathlib import Path
 from tests.support.optional import skip_unless_available
 from tests.support.server import Server, free_port, streamlit_server
 
+PROVIDER_TIMEOUT_S = 60
 USERS = {
     "alice": {"email": "alice@example.com", "name": "Alice Example"},
     "bob": {"email": "bob@example.com", "name": "Bob Builder"},
@@ -44,12 +46,25 @@ def require_oidc_provider() -> None:
 
 @contextmanager
 def oidc_provider() -> Iterator[Provider]:
-    """A provider knowing alice and bob, listening on localhost until the block ends."""
-    from oidc_provider_mock import User, run_server_in_thread
+    """A provider knowing alice and bob, on 127.0.0.1 until the block ends.
+
+    Served here rather than with the package's ``run_server_in_thread``, which
+    binds "localhost": that name may mean ::1 or 127.0.0.1, and the server
+    under test must reach the provider at the address the browser uses.
+    """
+    from oidc_provider_mock import User, app
+    from werkzeug.serving import make_server
 
     users = [User(sub=sub, claims=claims) for sub, claims in USERS.items()]
-    with run_server_in_thread(user_claims=users) as server:
-        yield Provider(f"http://localhost:{server.server_port}")
+    server = make_server("127.0.0.1", 0, app(user_claims=users), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="oidc-provider", daemon=True)
+    thread.start()
+    try:
+        yield Provider(f"http://127.0.0.1:{server.server_port}")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
 
 
 def write_auth_secrets(folder: Path, provider: Provider, app_port: int) -> Path:
@@ -62,6 +77,9 @@ def write_auth_secrets(folder: Path, provider: Provider, app_port: int) -> Path:
         'client_id = "taskgate-tests"\n'
         'client_secret = "not-a-secret"\n'
         f'server_metadata_url = "{provider.metadata_url}"\n'
+        # Authlib's HTTP client waits 5 s by default; a loaded CI machine can be slower.
+        "[auth.client_kwargs]\n"
+        f"timeout = {PROVIDER_TIMEOUT_S}\n"
     )
     return path
 
