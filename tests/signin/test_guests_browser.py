@@ -26,7 +26,7 @@ GUEST_NAME = re.compile(r"^Guest [0-9a-f]{4}$")
 
 def _open(page, url: str) -> None:
     page.goto(url)
-    wait_for_app_idle(page)
+    wait_for_app_idle(page, UI_TIMEOUT_MS)
 
 
 def _guest_shown(page) -> str:
@@ -74,7 +74,7 @@ def test_a_guest_is_the_same_after_a_reload_and_in_a_second_tab(
     _add_run(server_env["TASKGATE_DATABASE_URL"], owner)
 
     first.reload()
-    wait_for_app_idle(first)
+    wait_for_app_idle(first, UI_TIMEOUT_MS)
     assert _guest_shown(first) == shown
     second = context.new_page()
     _open(second, f"{server.url}/my_runs")
@@ -93,7 +93,7 @@ def test_a_guest_is_the_same_after_a_reload_and_in_a_second_tab(
         timeout=UI_TIMEOUT_MS
     )
     first.reload()
-    wait_for_app_idle(first)
+    wait_for_app_idle(first, UI_TIMEOUT_MS)
     assert _guest_shown(first) == "Ada *the* Guest"
     first.screenshot(path=str(tmp_path / "guest-named.png"), full_page=True)
 
@@ -122,7 +122,7 @@ def test_with_guests_none_a_guest_is_asked_to_sign_in_and_cannot_run(server_env,
         page.wait_for_url(f"{provider.issuer}/**", timeout=UI_TIMEOUT_MS)
         page.get_by_role("button", name="bob", exact=True).click()
         page.wait_for_url(f"{server.url}/**", timeout=UI_TIMEOUT_MS)
-        wait_for_app_idle(page)
+        wait_for_app_idle(page, UI_TIMEOUT_MS)
         _open(page, f"{server.url}/matmul")
         page.get_by_role("button", name="Run", exact=True).wait_for(timeout=UI_TIMEOUT_MS)
     dispose_engines()

@@ -37,7 +37,7 @@ def test_the_proxys_headers_sign_carol_in_and_make_her_an_admin(server_env, brow
             },
         ).new_page()
         carol.goto(f"{server.url}/admin")
-        wait_for_app_idle(carol)
+        wait_for_app_idle(carol, UI_TIMEOUT_MS)
         sidebar = carol.get_by_test_id("stSidebar")
         sidebar.get_by_text("Signed in as carol").wait_for(timeout=UI_TIMEOUT_MS)
         # She signs out at the proxy, not here.
@@ -49,7 +49,7 @@ def test_the_proxys_headers_sign_carol_in_and_make_her_an_admin(server_env, brow
         # A request without the headers (one that did not come through the proxy) is a guest's.
         stranger = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
         stranger.goto(server.url)
-        wait_for_app_idle(stranger)
+        wait_for_app_idle(stranger, UI_TIMEOUT_MS)
         stranger.get_by_test_id("stSidebar").get_by_text("guest in this browser").wait_for(
             timeout=UI_TIMEOUT_MS
         )

@@ -100,7 +100,7 @@ def new_page(chromium_browser):
 def _sign_in(page, server: Server, provider: Provider, who: str) -> None:
     """Click Sign in, pick ``who`` on the provider's page, and wait to be back, signed in."""
     page.goto(server.url)
-    wait_for_app_idle(page)
+    wait_for_app_idle(page, UI_TIMEOUT_MS)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{provider.issuer}/**", timeout=UI_TIMEOUT_MS)
     page.get_by_role("button", name=who, exact=True).click()
@@ -111,12 +111,12 @@ def _sign_in(page, server: Server, provider: Provider, who: str) -> None:
 def _signed_in_as(page, who: str) -> None:
     sidebar = page.get_by_test_id("stSidebar")
     sidebar.get_by_text(f"Signed in as {USERS[who]['name']}").wait_for(timeout=UI_TIMEOUT_MS)
-    wait_for_app_idle(page)
+    wait_for_app_idle(page, UI_TIMEOUT_MS)
 
 
 def _open(page, server: Server, path: str) -> None:
     page.goto(f"{server.url}/{path}")
-    wait_for_app_idle(page)
+    wait_for_app_idle(page, UI_TIMEOUT_MS)
 
 
 def _start_matmul(page, server: Server, settings: dict[str, int]) -> None:
@@ -153,20 +153,20 @@ def test_alice_signs_in_and_the_admin_page_is_hers_without_a_password(
     page.screenshot(path=str(tmp_path / "alice-home.png"), full_page=True)
 
     page.get_by_role("link", name="Admin").click()
-    wait_for_app_idle(page)
+    wait_for_app_idle(page, UI_TIMEOUT_MS)
     page.get_by_text("an admin; changes are logged in your name").wait_for(timeout=UI_TIMEOUT_MS)
     assert page.get_by_label("Admin password").count() == 0
 
     # A reload keeps her signed in and an admin: the sign-in lives in Streamlit's cookie.
     page.reload()
-    wait_for_app_idle(page)
+    wait_for_app_idle(page, UI_TIMEOUT_MS)
     page.get_by_text("an admin; changes are logged in your name").wait_for(timeout=UI_TIMEOUT_MS)
 
     page.get_by_role("radio", name="Groups").or_(page.get_by_role("button", name="Groups")).click()
-    wait_for_app_idle(page)
+    wait_for_app_idle(page, UI_TIMEOUT_MS)
     page.get_by_label("Group to edit").click()
     page.get_by_role("option", name="B", exact=True).click()
-    wait_for_app_idle(page)
+    wait_for_app_idle(page, UI_TIMEOUT_MS)
     edit_form = page.get_by_test_id("stForm").filter(
         has=page.get_by_role("button", name="Save changes")
     )
@@ -238,7 +238,7 @@ def test_signing_out_leaves_a_guest(signing_in_server, provider, new_page):
     page.wait_for_url(f"{provider.issuer}/**", timeout=UI_TIMEOUT_MS)
     page.get_by_role("button", name="End session").click()
     page.wait_for_url(f"{signing_in_server.url}/**", timeout=UI_TIMEOUT_MS)
-    wait_for_app_idle(page)
+    wait_for_app_idle(page, UI_TIMEOUT_MS)
     sidebar = page.get_by_test_id("stSidebar")
     sidebar.get_by_text(re.compile(r"Guest [0-9a-f]{4}")).wait_for(timeout=UI_TIMEOUT_MS)
     sidebar.get_by_role("button", name="Sign in").wait_for(timeout=UI_TIMEOUT_MS)
