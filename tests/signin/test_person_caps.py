@@ -36,8 +36,12 @@ def test_two_sessions_of_one_person_count_together_in_the_limiter():
             pass
 
 
-def test_two_replicas_serving_one_person_count_together(sqlite_url):
-    with shared_limiters(sqlite_url) as make:
+@pytest.mark.parametrize(
+    "database",
+    ["sqlite_url", pytest.param("postgres_url", marks=pytest.mark.postgres)],
+)
+def test_two_replicas_serving_one_person_count_together(database, request):
+    with shared_limiters(request.getfixturevalue(database)) as make:
         first, second = make(), make()
         first.configure(GroupConfig(name="A", limit=5, per_owner_limit=1))
         with first.slot("A", owner=_alice(tab=1)):
