@@ -1,18 +1,22 @@
-"""Who may change groups: the admin role, behind one password.
+"""Who may change groups: the admin role, by identity or behind one password.
 
-The password is only ever held as an argon2 hash. ``TASKGATE_ADMIN_PASSWORD``
-may hold the password itself or (better) a hash made by
+Two ways in. Where sign-in is set up, the people listed in
+``TASKGATE_ADMINS`` are admins as soon as they are signed in
+(``admin_actor``); the audit log then names them. For installs without
+sign-in there is one admin password, only ever held as an argon2 hash:
+``TASKGATE_ADMIN_PASSWORD`` may hold the password itself (at least
+``MIN_PASSWORD_LENGTH`` characters) or (better) a hash made by
 ``python -m core.auth hash``. When it is not set, the first start generates a
 strong password, stores its hash in ``app_setting`` and logs the password
 once with how to change it; later starts reuse the stored hash and log
 nothing secret.
 
-Wrong passwords are slowed down twice over: each browser session waits
-longer after every few failures, and once many sessions fail within a few
-minutes every attempt anywhere is spaced out, so opening new tabs does not
-buy an attacker more guesses. Throttled attempts are refused before the
-password is even checked. Refusing is the job of the services too
-(``require_admin``): a hidden widget protects nothing.
+Wrong passwords are slowed down per browser session, per source address and
+overall (``LoginThrottle``), in a way that does not lock the real admin out
+while someone guesses: only attempts from a session or an address that has
+already failed are ever held back, so a right password typed in a session
+that has not been guessing is checked at once. Refusing is the job of the
+services too (``require_admin``): a hidden widget protects nothing.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
+from core.identity import Access, Person
 from core.settings import SettingsError
 from db.engine import session_scope
 from db.models import AppSetting
@@ -40,6 +45,7 @@ from db.models import AppSetting
 log = logging.getLogger(__name__)
 
 ADMIN_NAME = "admin"
+MIN_PASSWORD_LENGTH = 12
 PASSWORD_HASH_SETTING = "admin_password_hash"
 _HASH_PREFIX = "$argon2"
 _hasher = PasswordHasher()
@@ -54,6 +60,20 @@ class Actor:
 
 
 ANONYMOUS = Actor("anonymous")
+
+
+def admin_actor(person: Person, access: Access) -> Actor | None:
+    """The admin Actor for a person listed in ``TASKGATE_ADMINS``, else None.
+
+    The name is the person's name with their e-mail address, so the audit log
+    tells two people with the same display name apart.
+    """
+    if not access.is_admin(person):
+        return None
+    shown = person.name
+    if person.email and person.email != person.name:
+        shown = f"{person.name} ({person.email})"
+    return Actor(shown, is_admin=True)
 
 
 class NotAuthorized(PermissionError):
@@ -81,6 +101,12 @@ def hash_password(password: str) -> str:
 def configured_password_hash(value: str) -> str:
     """The hash for a configured ``TASKGATE_ADMIN_PASSWORD``: itself if a hash, else hashed now."""
     if not value.startswith(_HASH_PREFIX):
+        if len(value) < MIN_PASSWORD_LENGTH:
+            raise SettingsError(
+                f"TASKGATE_ADMIN_PASSWORD must be at least {MIN_PASSWORD_LENGTH} characters long "
+                f"(it has {len(value)}); choose a longer one, or set it to a hash made with "
+                "python -m core.auth hash."
+            )
         log.warning(
             "TASKGATE_ADMIN_PASSWORD holds a clear password; consider storing its hash instead "
             "(python -m core.auth hash)."
@@ -134,7 +160,7 @@ def _stored_hash(engine: Engine) -> str | None:
 
 
 @dataclass
-class _SessionFailures:
+class _Failures:
     count: int = 0
     last_at: float = 0.0
 
@@ -143,44 +169,76 @@ class _SessionFailures:
 class LoginThrottle:
     """Decides how long a sign-in attempt must wait; it never sleeps itself.
 
-    Per session: ``free_failures`` wrong passwords in a row cost nothing,
-    then each further one doubles the wait (1 s, 2 s, 4 s … up to
-    ``max_wait_s``). Overall: once ``global_failures`` wrong passwords fell
-    within ``global_window_s``, attempts from anywhere are spaced at least
-    ``global_spacing_s`` apart. Thread-safe: sessions sign in concurrently.
+    An attempt names its browser ``session`` and its ``source`` (the client's
+    address, or None when unknown). Three rules, each of which only ever
+    holds back attempts from a session or source that has already failed:
+
+    * Per session: ``free_failures`` wrong passwords in a row cost nothing,
+      then each further one doubles the wait (1 s, 2 s, 4 s … up to
+      ``max_wait_s``).
+    * Per source: the same after ``source_free_failures`` wrong passwords
+      from one address within ``window_s``, whichever session sent them, so
+      opening new tabs does not buy more guesses.
+    * Overall: once ``global_failures`` wrong passwords fell within
+      ``window_s``, attempts from failing sessions or sources anywhere are
+      spaced at least ``global_spacing_s`` apart, so many addresses together
+      are slowed down too.
+
+    A session and source with no failures are never held back, however hard
+    others are guessing: that is what keeps the real admin from being locked
+    out. Entries older than ``window_s`` are forgotten, so a flood of
+    one-guess sessions does not grow memory without end. Thread-safe.
     """
 
     free_failures: int = 3
+    source_free_failures: int = 10
     max_wait_s: float = 300.0
     global_failures: int = 20
-    global_window_s: float = 600.0
+    window_s: float = 600.0
     global_spacing_s: float = 2.0
     clock: Callable[[], float] = time.monotonic
-    _sessions: dict[str, _SessionFailures] = field(default_factory=dict, repr=False)
+    _sessions: dict[str, _Failures] = field(default_factory=dict, repr=False)
+    _sources: dict[str, _Failures] = field(default_factory=dict, repr=False)
     _recent: deque[float] = field(default_factory=deque, repr=False)
-    _last_attempt: float | None = field(default=None, repr=False)
+    _last_suspect_attempt: float | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def attempt(self, session: str) -> float:
+    def attempt(self, session: str, source: str | None = None) -> float:
         """Claim an attempt: 0 if it may go ahead now, else the seconds left to wait."""
         with self._lock:
             now = self.clock()
-            wait = self._wait_s(session, now)
+            self._forget_old(now)
+            by_session = self._sessions.get(session)
+            by_source = self._sources.get(source) if source is not None else None
+            if by_session is None and by_source is None:
+                return 0.0
+            wait = max(
+                _backoff(by_session, self.free_failures, self.max_wait_s, now),
+                _backoff(by_source, self.source_free_failures, self.max_wait_s, now),
+            )
+            under_attack = len(self._recent) >= self.global_failures
+            if under_attack and self._last_suspect_attempt is not None:
+                wait = max(wait, self._last_suspect_attempt + self.global_spacing_s - now)
             if wait <= 0:
-                self._last_attempt = now
-            return wait
+                self._last_suspect_attempt = now
+            return max(0.0, wait)
 
-    def failed(self, session: str) -> _SessionFailures:
+    def failed(self, session: str, source: str | None = None) -> int:
+        """Count a wrong password; return how many in a row this session has had."""
         with self._lock:
             now = self.clock()
-            failures = self._sessions.setdefault(session, _SessionFailures())
-            failures.count += 1
-            failures.last_at = now
+            keyed = [(self._sessions, session)]
+            if source is not None:
+                keyed.append((self._sources, source))
+            for table, key in keyed:
+                failures = table.setdefault(key, _Failures())
+                failures.count += 1
+                failures.last_at = now
             self._recent.append(now)
-            self._forget_old(now)
-            return failures
+            return self._sessions[session].count
 
     def succeeded(self, session: str) -> None:
+        """A right password forgives the session (not its source: others may share it)."""
         with self._lock:
             self._sessions.pop(session, None)
 
@@ -189,20 +247,21 @@ class LoginThrottle:
             self._forget_old(self.clock())
             return len(self._recent)
 
-    def _wait_s(self, session: str, now: float) -> float:
-        wait = 0.0
-        failures = self._sessions.get(session)
-        if failures is not None and failures.count >= self.free_failures:
-            backoff = min(2.0 ** (failures.count - self.free_failures), self.max_wait_s)
-            wait = failures.last_at + backoff - now
-        self._forget_old(now)
-        if len(self._recent) >= self.global_failures and self._last_attempt is not None:
-            wait = max(wait, self._last_attempt + self.global_spacing_s - now)
-        return max(0.0, wait)
-
     def _forget_old(self, now: float) -> None:
-        while self._recent and self._recent[0] < now - self.global_window_s:
+        horizon = now - self.window_s
+        while self._recent and self._recent[0] < horizon:
             self._recent.popleft()
+        for table in (self._sessions, self._sources):
+            for key in [key for key, failures in table.items() if failures.last_at < horizon]:
+                del table[key]
+
+
+def _backoff(failures: _Failures | None, free: int, max_wait_s: float, now: float) -> float:
+    """Seconds left of the doubling wait after ``free`` failures (0 when none is due)."""
+    if failures is None or failures.count < free:
+        return 0.0
+    backoff = min(2.0 ** (failures.count - free), max_wait_s)
+    return failures.last_at + backoff - now
 
 
 # -- signing in ---------------------------------------------------------------
@@ -215,23 +274,24 @@ class AdminAuth:
         self._hash = password_hash
         self.throttle = throttle or LoginThrottle()
 
-    def sign_in(self, password: str, session: str) -> Actor:
+    def sign_in(self, password: str, session: str, source: str | None = None) -> Actor:
         """The admin Actor if ``password`` is right; SignInRefused with a sentence otherwise.
 
-        ``session`` identifies the browser session, for the per-session backoff.
+        ``session`` identifies the browser session and ``source`` the client's
+        address (None if unknown), for the throttle.
         """
-        wait = self.throttle.attempt(session)
+        wait = self.throttle.attempt(session, source)
         if wait > 0:
             log.warning("Admin sign-in refused without checking: throttled for %.0f s more", wait)
             raise SignInRefused(f"Too many wrong passwords. Try again in {_seconds(wait)}.")
         if not self._matches(password):
-            failures = self.throttle.failed(session)
+            in_a_row = self.throttle.failed(session, source)
             log.warning(
                 "Admin sign-in failed: wrong password (%d in a row in one session, "
                 "%d in the last %.0f minutes overall)",
-                failures.count,
+                in_a_row,
                 self.throttle.recent_failures(),
-                self.throttle.global_window_s / 60,
+                self.throttle.window_s / 60,
             )
             raise SignInRefused("That password is not right.")
         self.throttle.succeeded(session)
@@ -263,8 +323,8 @@ def main(argv: list[str]) -> int:
     if password != getpass.getpass("Again: "):
         print("The two passwords differ; nothing was made.", file=sys.stderr)
         return 1
-    if len(password) < 12:
-        print("Use at least 12 characters.", file=sys.stderr)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        print(f"Use at least {MIN_PASSWORD_LENGTH} characters.", file=sys.stderr)
         return 1
     print(hash_password(password))
     print("Set TASKGATE_ADMIN_PASSWORD to the line above and restart Taskgate.", file=sys.stderr)

@@ -37,6 +37,8 @@ class Settings:
     admin_password: str | None = None
     limiter: str = "local"
     lease_ttl_s: float = 15.0
+    guests: str = "run"
+    admins: tuple[str, ...] = ()
 
     @property
     def is_sqlite(self) -> bool:
@@ -140,6 +142,15 @@ def _database_url(name: str, raw: str) -> str:
     return value
 
 
+def _comma_list(name: str, raw: str) -> tuple[str, ...]:
+    entries = tuple(entry.strip() for entry in raw.split(",") if entry.strip())
+    if not entries:
+        raise SettingsError(
+            f"{name} is set but lists nobody; unset it or list e-mail addresses or subjects."
+        )
+    return entries
+
+
 # field name -> (variable, parser)
 _FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "database_url": (DATABASE_URL_VARIABLE, _database_url),
@@ -149,6 +160,8 @@ _FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "admin_password": ("TASKGATE_ADMIN_PASSWORD", _text),
     "limiter": ("TASKGATE_LIMITER", _one_of("local", "shared")),
     "lease_ttl_s": ("TASKGATE_LEASE_TTL_S", _seconds_between(1.0, 3600.0)),
+    "guests": ("TASKGATE_GUESTS", _one_of("run", "watch", "none")),
+    "admins": ("TASKGATE_ADMINS", _comma_list),
 }
 
 

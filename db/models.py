@@ -17,6 +17,7 @@ from sqlmodel import Field, SQLModel
 GROUP_NAME_MAX = 64
 GROUP_NAME_KEY_MAX = 3 * GROUP_NAME_MAX
 """Case folding can lengthen a name (``ß`` folds to ``ss``), at most threefold per character."""
+GUEST_NAME_MAX = 40
 RUN_STATUSES = (
     "queued",
     "running",
@@ -175,6 +176,16 @@ class AppSetting(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=64)
     value: str
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class GuestProfile(SQLModel, table=True):
+    """The name a guest chose to be shown by, keyed by their guest owner id."""
+
+    __tablename__ = "guest_profile"
+
+    owner: str = Field(primary_key=True, max_length=64)
+    display_name: str = Field(max_length=GUEST_NAME_MAX)
     updated_at: datetime = Field(default_factory=utcnow)
 
 

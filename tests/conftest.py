@@ -66,7 +66,7 @@ def apptest_app(sqlite_url, monkeypatch) -> Iterator[None]:
     from core.ui import bootstrap
 
     monkeypatch.setenv("TASKGATE_DATABASE_URL", sqlite_url)
-    monkeypatch.setenv("TASKGATE_ADMIN_PASSWORD", "letmein")
+    monkeypatch.setenv("TASKGATE_ADMIN_PASSWORD", "letmein-please")
     st.cache_resource.clear()
     yield
     try:
@@ -89,7 +89,7 @@ def server_env(tmp_path) -> dict[str, str]:
     """Environment for the server under test; tests may add to it before ``server`` starts."""
     return {
         "TASKGATE_DATABASE_URL": make_sqlite_url(tmp_path),
-        "TASKGATE_ADMIN_PASSWORD": "letmein",
+        "TASKGATE_ADMIN_PASSWORD": "letmein-please",
     }
 
 

@@ -14,8 +14,9 @@ import pandas as pd
 import streamlit as st
 
 from core.app import App
+from core.identity import Person
 from core.run_history import RECENT_RUNS_LIMIT, recent_runs
-from core.ui.owner import current_owner, signed_in_email
+from core.ui.owner import current_person
 from core.ui.task_form import request_prefill
 from core.ui.task_pages import TASK_PAGES, page_for
 from core.ui.wording import plain, settings_line
@@ -98,22 +99,23 @@ def _run_label(run: TaskRun, zone: ZoneInfo | None) -> str:
     return f"{when} · {title} · {STATUS_LABELS.get(run.status, run.status)}"
 
 
-def _whose_runs(owner: str) -> str:
-    if signed_in_email() is not None:
-        return f"Runs requested by {plain(owner)}, newest first (the last {RECENT_RUNS_LIMIT})."
+def _whose_runs(person: Person) -> str:
+    if not person.is_guest:
+        return (
+            f"Runs requested by {plain(person.name)}, newest first (the last {RECENT_RUNS_LIMIT})."
+        )
     return (
-        f"Runs requested from this browser session ({plain(owner)}), newest first "
-        f"(the last {RECENT_RUNS_LIMIT}). Without signing in, reloading the page starts a new "
-        "session with an empty list."
+        f"Runs requested as {plain(person.name)} from this browser, newest first "
+        f"(the last {RECENT_RUNS_LIMIT}). Sign in to see them from other browsers too."
     )
 
 
 def show_my_runs(app: App) -> None:
-    owner = current_owner()
+    person = current_person()
     app.recorder.flush(timeout_s=RECORDER_WAIT_S)
-    runs = recent_runs(app.engine, owner)
+    runs = recent_runs(app.engine, person.owner)
     st.title("My runs")
-    st.caption(_whose_runs(owner))
+    st.caption(_whose_runs(person))
     if not runs:
         st.info("No runs yet. Start one from a task page:")
         for page in TASK_PAGES:

@@ -23,12 +23,14 @@ from typing import Any
 import streamlit as st
 import torch
 
+from core.identity import NotAllowed
 from core.tasks.device import describe, pick_device
 from core.tasks.params import TaskParamError
 from core.tasks.registry import TaskSpec, get
+from core.ui.account import GUESTS_WATCH
 from core.ui.bootstrap import get_app
 from core.ui.outcome import Outcome
-from core.ui.owner import current_owner
+from core.ui.owner import access_of, current_person
 from core.ui.results import show_outcome
 from core.ui.run_widget import run_in_group
 from core.ui.task_form import apply_prefill, form_values, pin_values, show_task_form
@@ -67,6 +69,11 @@ def _request_run(spec: TaskSpec, device: torch.device) -> None:
     Invalid settings become an Outcome with the checker's sentence, so the
     page shows it and nothing runs.
     """
+    try:
+        access_of(get_app().settings).require_may_run(current_person())
+    except NotAllowed as refused:
+        st.session_state[_run_key(spec)] = Outcome("refused", message=str(refused))
+        return
     values = form_values(spec)
     pin_values(spec, values)
     try:
@@ -110,10 +117,14 @@ def show_task_page(task_key: str) -> None:
     """The page of the task called ``task_key``: header, form, then its run or last outcome."""
     spec = get(task_key)
     app = get_app()
-    owner = current_owner()
+    person = current_person()
+    owner = person.owner
+    may_run = access_of(app.settings).may_run(person)
     device = pick_device()
     _show_header(spec, device)
     _show_prefill_notice(spec)
+    if not may_run:
+        st.info(GUESTS_WATCH, icon=":material/login:")
     key = _run_key(spec)
     state = st.session_state.get(key)
     if isinstance(state, ActiveRun):
@@ -121,7 +132,7 @@ def show_task_page(task_key: str) -> None:
         st.session_state[key] = state
     show_task_form(
         spec,
-        disabled=isinstance(state, RunRequest),
+        disabled=isinstance(state, RunRequest) or not may_run,
         on_submit=lambda: _request_run(spec, device),
     )
     if isinstance(state, RunRequest):

@@ -8,7 +8,7 @@ from streamlit.testing.v1.element_tree import Block
 from tests.support.apptest import ROOT, as_read, home
 
 ADMIN_PAGE = str(ROOT / "app_pages" / "admin.py")
-PASSWORD = "letmein"  # what the apptest_app fixture configures
+PASSWORD = "letmein-please"  # what the apptest_app fixture configures
 
 
 def admin_page() -> AppTest:

@@ -66,7 +66,7 @@ def _admin_live_view(browser, server):
     page.goto(server.url)
     wait_for_app_idle(page)
     page.get_by_role("link", name="Admin").click()
-    page.get_by_label("Admin password").fill("letmein")
+    page.get_by_label("Admin password").fill("letmein-please")
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text("Signed in as").wait_for(timeout=UI_TIMEOUT_MS)
     page.locator(".js-plotly-plot").nth(QUEUE).wait_for(timeout=UI_TIMEOUT_MS)

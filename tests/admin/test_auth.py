@@ -6,6 +6,7 @@ import logging
 import threading
 
 import pytest
+from argon2 import PasswordHasher
 from sqlmodel import Session, select
 
 from core.auth import (
@@ -38,10 +39,10 @@ def _generated_password(caplog) -> str:
 
 
 def test_a_configured_clear_password_signs_in_and_a_wrong_one_does_not(engine):
-    auth = AdminAuth(admin_password_hash(engine, "correct horse"))
-    assert auth.sign_in("correct horse", "s1") == Actor("admin", is_admin=True)
+    auth = AdminAuth(admin_password_hash(engine, "correct horse battery"))
+    assert auth.sign_in("correct horse battery", "s1") == Actor("admin", is_admin=True)
     with pytest.raises(SignInRefused, match="That password is not right."):
-        auth.sign_in("correct hors", "s1")
+        auth.sign_in("correct horse batter", "s1")
     with pytest.raises(SignInRefused):
         auth.sign_in("", "s1")
 
@@ -97,52 +98,116 @@ def test_two_processes_starting_together_agree_on_one_generated_password(engine,
 
 def test_wrong_passwords_are_logged_without_the_password(engine, caplog):
     caplog.set_level(logging.INFO, logger="core.auth")
-    auth = AdminAuth(hash_password("right-one"))
+    auth = AdminAuth(hash_password("right-one-please"))
     with pytest.raises(SignInRefused):
         auth.sign_in("guess-number-1", "s1")
     assert "Admin sign-in failed" in caplog.text
-    assert "guess-number-1" not in caplog.text and "right-one" not in caplog.text
+    assert "guess-number-1" not in caplog.text and "right-one-please" not in caplog.text
 
 
 def test_a_session_is_slowed_down_after_three_wrong_passwords():
     clock = FakeClock()
-    auth = AdminAuth(hash_password("right-one"), LoginThrottle(clock=clock))
+    auth = AdminAuth(hash_password("right-one-please"), LoginThrottle(clock=clock))
     for _ in range(3):
         with pytest.raises(SignInRefused, match="not right"):
             auth.sign_in("wrong", "s1")
     # The fourth try comes too soon: refused without even checking the (right) password.
     with pytest.raises(SignInRefused, match="Too many wrong passwords. Try again in 1 second."):
-        auth.sign_in("right-one", "s1")
+        auth.sign_in("right-one-please", "s1")
     # Another session is not held up by s1's mistakes.
-    assert auth.sign_in("right-one", "s2").is_admin
+    assert auth.sign_in("right-one-please", "s2").is_admin
     clock.now += 1.0
     with pytest.raises(SignInRefused, match="not right"):
         auth.sign_in("wrong", "s1")
     with pytest.raises(SignInRefused, match="Try again in 2 seconds"):
-        auth.sign_in("right-one", "s1")
+        auth.sign_in("right-one-please", "s1")
     clock.now += 2.0
-    assert auth.sign_in("right-one", "s1").is_admin
+    assert auth.sign_in("right-one-please", "s1").is_admin
     # Success forgives: the next mistake is free again.
     with pytest.raises(SignInRefused, match="not right"):
         auth.sign_in("wrong", "s1")
 
 
-def test_many_failures_overall_space_out_every_attempt(caplog):
+def test_a_source_is_slowed_down_whichever_session_it_guesses_from():
+    clock = FakeClock()
+    throttle = LoginThrottle(clock=clock, source_free_failures=4)
+    auth = AdminAuth(hash_password("right-one-please"), throttle)
+    for session in range(4):  # one guess per fresh session: no session backoff applies
+        with pytest.raises(SignInRefused, match="not right"):
+            auth.sign_in("wrong", f"tab-{session}", "203.0.113.7")
+    with pytest.raises(SignInRefused, match="Try again in 1 second"):
+        auth.sign_in("wrong", "yet-another-tab", "203.0.113.7")
+    # Another address is not held up by that one's guesses.
+    assert auth.sign_in("right-one-please", "admin-tab", "198.51.100.2").is_admin
+    clock.now += 1.0
+    assert auth.sign_in("right-one-please", "tab-9", "203.0.113.7").is_admin
+
+
+def test_many_failures_overall_space_out_the_failing_but_not_a_clean_session(caplog):
     clock = FakeClock()
     throttle = LoginThrottle(clock=clock, global_failures=5, global_spacing_s=2.0)
-    auth = AdminAuth(hash_password("right-one"), throttle)
-    for session in range(5):  # one guess per fresh session: no session backoff applies
+    auth = AdminAuth(hash_password("right-one-please"), throttle)
+    for source in range(5):  # five addresses, one guess each: below every per-key backoff
         with pytest.raises(SignInRefused, match="not right"):
-            auth.sign_in("wrong", f"attacker-{session}")
+            auth.sign_in("wrong", f"attacker-{source}", f"203.0.113.{source}")
+    with pytest.raises(SignInRefused, match="not right"):
+        auth.sign_in("wrong", "attacker-0", "203.0.113.0")  # the one suspect slot, used
     with pytest.raises(SignInRefused, match="Try again in 2 seconds"):
-        auth.sign_in("right-one", "admin-tab")
+        auth.sign_in("wrong", "attacker-1", "203.0.113.1")
     assert "throttled" in caplog.text
+    # The admin, in a session and from an address that have not failed, gets in at once.
+    assert auth.sign_in("right-one-please", "admin-tab", "198.51.100.2").is_admin
     clock.now += 2.0
-    assert auth.sign_in("right-one", "admin-tab").is_admin
-    # Once the failures are old enough, nothing is spaced out any more.
-    clock.now += throttle.global_window_s
-    assert auth.sign_in("right-one", "admin-tab").is_admin
-    assert auth.sign_in("right-one", "admin-tab").is_admin
+    with pytest.raises(SignInRefused, match="not right"):
+        auth.sign_in("wrong", "attacker-1", "203.0.113.1")
+    # Once the failures are old enough, they are forgotten.
+    clock.now += throttle.window_s + 1
+    assert throttle.recent_failures() == 0
+    assert auth.sign_in("right-one-please", "attacker-1", "203.0.113.1").is_admin
+
+
+def test_a_right_password_gets_in_while_wrong_ones_arrive_continuously():
+    """The issue's attack: guesses pour in from many sessions; the admin is not locked out."""
+    cheap_hash = PasswordHasher(time_cost=1, memory_cost=1024).hash("right-one-please")
+    auth = AdminAuth(cheap_hash, LoginThrottle(global_failures=5))
+    stop = threading.Event()
+    enough_failures = threading.Event()
+    refusals: list[str] = []
+
+    def guess(worker: int) -> None:
+        attempt = 0
+        while not stop.is_set():
+            attempt += 1
+            session = f"guesser-{worker}-{attempt % 3}"  # a few tabs per guesser
+            try:
+                auth.sign_in(f"guess-{attempt}", session, f"203.0.113.{worker}")
+            except SignInRefused as refused:
+                refusals.append(str(refused))
+            if auth.throttle.recent_failures() >= 12:
+                enough_failures.set()
+            stop.wait(0.005)  # ~200 guesses/s per guesser at most, without hogging the CPU
+
+    guessers = [threading.Thread(target=guess, args=(n,), daemon=True) for n in range(4)]
+    for thread in guessers:
+        thread.start()
+    try:
+        assert enough_failures.wait(timeout=60), "the guessers never got going"
+        assert any("Too many wrong passwords" in r for r in refusals), "guessers not throttled"
+        actor = auth.sign_in("right-one-please", "admin-tab", "198.51.100.2")
+        assert actor.is_admin
+        assert not stop.is_set()  # the guessing was still going on when the admin got in
+    finally:
+        stop.set()
+        for thread in guessers:
+            thread.join(timeout=30)
+
+
+def test_a_short_clear_admin_password_stops_start_up_with_a_sentence(engine):
+    with pytest.raises(SettingsError, match="at least 12 characters long \\(it has 1\\)"):
+        admin_password_hash(engine, "a")
+    with pytest.raises(SettingsError, match="at least 12 characters"):
+        admin_password_hash(engine, "elevenchars")
+    assert AdminAuth(admin_password_hash(engine, "twelve-chars")).sign_in("twelve-chars", "s")
 
 
 @pytest.mark.parametrize("actor", [None, ANONYMOUS, Actor("admin"), Actor("mallory")])

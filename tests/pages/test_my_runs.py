@@ -63,7 +63,7 @@ def test_lists_this_sessions_runs_newest_first_with_status_group_times_and_setti
     assert list(table["Status"]) == ["✅ succeeded", "✅ succeeded"]
     assert (table["Waited (s)"] >= 0).all() and (table["Ran (s)"] > 0).all()
     assert table["Settings"][1] == "Matrix size 128 · Data type float32 · Repeats 3"
-    assert "this browser session (session-" in page_text(at)
+    assert "Runs requested as Guest " in page_text(at)
 
 
 def test_run_again_opens_the_task_with_its_settings_filled_in(apptest_app):
@@ -85,7 +85,7 @@ def test_run_again_opens_the_task_with_its_settings_filled_in(apptest_app):
 
 def test_run_again_with_settings_that_no_longer_fit_resets_them_with_a_sentence(apptest_app):
     at = open_page(MY_RUNS)
-    owner = at.session_state["taskgate.session_owner"]
+    owner = at.session_state["taskgate.guest"]
     nasty = {
         "n": "<b>lots</b>",
         "dtype": "float64 🙂",

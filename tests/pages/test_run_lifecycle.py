@@ -108,7 +108,7 @@ def test_a_per_person_cap_is_one_sentence(apptest_app):
     app = started_app()
     _set_group(app, "A", per_owner_limit=1)
     fill_form(at, "matmul", SMALL_SETTINGS["matmul"])
-    with SlotHolder(app.limiter, "A", owner=at.session_state["taskgate.session_owner"]):
+    with SlotHolder(app.limiter, "A", owner=at.session_state["taskgate.guest"]):
         at = press_run(at)
     assert not at.exception, at.exception
     assert [warning.value for warning in at.warning] == [

@@ -89,8 +89,8 @@ def test_a_run_is_recorded_as_succeeded_for_this_session_with_its_settings(appte
     assert not at.exception, at.exception
     (run,) = recorded_runs(started_app())
     assert run.status == "succeeded" and run.task == task
-    assert run.owner == at.session_state["taskgate.session_owner"]
-    assert run.owner.startswith("session-")
+    assert run.owner == at.session_state["taskgate.guest"]
+    assert run.owner.startswith("guest:")
     assert {name: run.params[name] for name in SMALL_SETTINGS[task]} == SMALL_SETTINGS[task]
 
 

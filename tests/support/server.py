@@ -44,14 +44,21 @@ def _healthy(url: str) -> bool:
 
 @contextmanager
 def streamlit_server(
-    log_dir: Path, env: dict[str, str], *, script: str = "Home.py", options: Sequence[str] = ()
+    log_dir: Path,
+    env: dict[str, str],
+    *,
+    script: str = "Home.py",
+    port: int | None = None,
+    options: Sequence[str] = (),
 ) -> Iterator[Server]:
     """Start the app with ``env`` added to the environment; stop it with SIGTERM afterwards.
 
-    ``script`` is the entrypoint (relative to the repository root) and
-    ``options`` are further ``streamlit run`` flags (benchmarks use both).
+    ``script`` is the entrypoint (relative to the repository root; benchmarks use
+    another); ``port`` is for a test that must know the address before the server
+    starts (a sign-in redirect URI); ``options`` are more ``--section.option value``
+    arguments, e.g. ``--secrets.files`` for a test's own secrets.toml.
     """
-    port = free_port()
+    port = port or free_port()
     log_path = log_dir / f"streamlit-{port}.log"
     command = [
         sys.executable,

@@ -1,5 +1,9 @@
 """The Admin page: a sign-in gate, then the live view, the group editor, history and audit.
 
+Who gets in: a signed-in person listed in ``TASKGATE_ADMINS`` at once, named
+in the audit log; a signed-in person who is not listed never (not even with
+the password); a guest with the admin password (installs without sign-in).
+
 Only the chosen section runs on a rerun, so the history queries do not slow
 down an edit and the live view's one-second fragment exists only while it
 is on screen.
@@ -10,23 +14,45 @@ from __future__ import annotations
 import streamlit as st
 
 from core.app import App
+from core.auth import Actor, admin_actor
 from core.groups import GroupService
 from core.ui.admin.audit import show_audit_log
 from core.ui.admin.editor import show_group_editor
 from core.ui.admin.history import show_history
 from core.ui.admin.live import show_live
 from core.ui.admin.sign_in import show_sign_in, show_signed_in_bar, signed_in_actor
+from core.ui.owner import access_of, signed_in_person
+from core.ui.wording import plain
 
 SECTIONS = ("Live", "Groups", "History", "Audit log")
 
 
+def page_actor(app: App) -> Actor | None:
+    """The admin using this session, or None (then the page says why and shows no more)."""
+    person = signed_in_person()
+    if person is None:
+        actor = signed_in_actor()
+        if actor is None:
+            show_sign_in(app.admin)
+            return None
+        show_signed_in_bar(actor)
+        return actor
+    actor = admin_actor(person, access_of(app.settings))
+    if actor is None:
+        st.error(
+            f"You are signed in as {plain(person.name)}, who is not an admin here. "
+            "Ask an admin to add you to TASKGATE_ADMINS."
+        )
+        return None
+    st.caption(f"Signed in as **{plain(person.name)}**, an admin; changes are logged in your name.")
+    return actor
+
+
 def show_admin_page(app: App) -> None:
     st.title("Admin")
-    actor = signed_in_actor()
+    actor = page_actor(app)
     if actor is None:
-        show_sign_in(app.admin)
         return
-    show_signed_in_bar(actor)
     service = GroupService(app.engine, app.groups, app.limiter)
     section = st.segmented_control(
         "Section",

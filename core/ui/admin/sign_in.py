@@ -3,7 +3,9 @@
 The signed-in Actor lives in ``st.session_state`` under a key no widget
 uses, so the browser cannot set it; only a right password puts it there.
 The form clears itself on submit, so the password does not linger in the
-session either.
+session either. The throttle keys attempts by this session and by the
+client's address (``st.context.ip_address``; behind a reverse proxy that is
+the proxy's, which is one reason to let admins sign in by identity there).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def show_sign_in(auth: AdminAuth) -> None:
     if not submitted:
         return
     try:
-        st.session_state[_ACTOR_KEY] = auth.sign_in(password, _session())
+        st.session_state[_ACTOR_KEY] = auth.sign_in(password, _session(), st.context.ip_address)
     except SignInRefused as refused:
         st.error(str(refused))
         return
