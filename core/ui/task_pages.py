@@ -22,12 +22,12 @@ class TaskPage:
 
 
 TASK_PAGES: tuple[TaskPage, ...] = (
-    TaskPage(TASKS["matmul"], "app_pages/matmul.py", ":material/grid_on:"),
-    TaskPage(TASKS["fractal"], "app_pages/fractal.py", ":material/blur_on:"),
-    TaskPage(TASKS["classifier"], "app_pages/classifier.py", ":material/scatter_plot:"),
+    TaskPage(TASKS["matmul"], "pages/matmul.py", ":material/grid_on:"),
+    TaskPage(TASKS["fractal"], "pages/fractal.py", ":material/blur_on:"),
+    TaskPage(TASKS["classifier"], "pages/classifier.py", ":material/scatter_plot:"),
 )
 
-MY_RUNS_PATH = "app_pages/my_runs.py"
+MY_RUNS_PATH = "pages/my_runs.py"
 
 
 def page_for(task_key: str) -> TaskPage | None:

@@ -18,7 +18,7 @@ from tests.pages.helpers import (
 )
 from tests.support.apptest import page_text
 
-MY_RUNS = "app_pages/my_runs.py"
+MY_RUNS = "pages/my_runs.py"
 
 
 def _add_run(app, owner: str, task: str, params: dict, minutes_ago: float) -> None:

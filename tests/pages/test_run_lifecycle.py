@@ -146,7 +146,7 @@ def test_a_new_run_replaces_the_last_outcome(apptest_app):
 
 
 def test_a_task_whose_group_is_missing_creates_it_with_the_default_limit(apptest_app):
-    at = open_page("app_pages/home.py")
+    at = open_page("pages/home.py")
     app = started_app()
     with Session(app.engine) as session:
         session.delete(

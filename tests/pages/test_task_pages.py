@@ -16,7 +16,7 @@ from tests.pages.helpers import (
 )
 from tests.support.apptest import page_text
 
-USER_PAGES = ["app_pages/home.py", *TASK_PAGES.values(), "app_pages/my_runs.py"]
+USER_PAGES = ["pages/home.py", *TASK_PAGES.values(), "pages/my_runs.py"]
 
 
 @pytest.mark.parametrize("path", USER_PAGES)
@@ -27,7 +27,7 @@ def test_every_user_page_renders_without_exception(apptest_app, path):
 
 
 def test_home_lists_every_task_page_with_its_group_and_live_state(apptest_app):
-    at = open_page("app_pages/home.py")
+    at = open_page("pages/home.py")
     text = page_text(at)
     assert "Group **A** · 0/1 running · 0 queued" in text
     assert "Group **B** · 0/1 running · 0 queued" in text
