@@ -18,12 +18,11 @@ from __future__ import annotations
 import streamlit as st
 
 from core.ui.bootstrap import get_app
+from core.ui.home_mark import leave_mark, take_mark
 from core.ui.task_pages import task_navigation
 
 HOME_PATH = "pages/home.py"
 ADMIN_PATH = "pages/admin.py"
-
-_FROM_HOME = "taskgate.navigation.from_home"
 
 
 def page_sections() -> dict[str, list[st.Page]]:
@@ -40,13 +39,13 @@ def show_app() -> None:
     st.set_page_config(page_title="Taskgate", page_icon=":material/traffic:", layout="wide")
     get_app()
     page = st.navigation(page_sections())
-    st.session_state[_FROM_HOME] = True
+    leave_mark()
     page.run()
 
 
 def enter_page() -> None:
     """A page script's first line: go on if Home.py runs it, else hand over to Home.py."""
-    if st.session_state.pop(_FROM_HOME, False):
+    if take_mark():
         return
     show_app()
     st.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.limiter import GroupSnapshot
-from core.ui.task_pages import TASK_PAGES
+from core.ui.task_pages import task_pages
 from core.ui.wording import plain
 
 
@@ -18,9 +18,9 @@ def occupancy_line(group: GroupSnapshot) -> str:
 def show_task_list(snapshot: dict[str, GroupSnapshot]) -> None:
     """One row per task page: a link, its group and the group's live state."""
     groups = {name.casefold(): group for name, group in snapshot.items()}
-    for page in TASK_PAGES:
+    for page in task_pages():
         link, state = st.columns([2, 3], vertical_alignment="center")
-        link.page_link(page.path, label=page.task.title, icon=page.icon)
+        link.page_link(page.page, label=page.task.title, icon=page.task.icon)
         group = groups.get(page.task.group.casefold())
         if group is None:
             line = "created with the default limit on its first run"

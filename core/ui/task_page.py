@@ -16,7 +16,6 @@ records the reason first, in the button's callback.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,7 +73,7 @@ def _request_run(spec: TaskSpec, device: torch.device) -> None:
     except TaskParamError as problem:
         st.session_state[_run_key(spec)] = Outcome("invalid", message=str(problem))
         return
-    settings = dataclasses.asdict(params)
+    settings = spec.settings(params)
     st.session_state[_run_key(spec)] = RunRequest(params=params, settings=settings)
 
 

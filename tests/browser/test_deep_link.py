@@ -45,6 +45,6 @@ def test_first_request_to_admin_shows_taskgate_navigation_then_every_page(
 
     page.goto(server.url)
     _assert_taskgate_layout(page, "Taskgate")
-    for task in registry.TASKS.values():
+    for task in registry.tasks().values():
         page.goto(f"{server.url}/{task.key}")
         _assert_taskgate_layout(page, task.title)

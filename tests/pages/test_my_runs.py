@@ -16,7 +16,7 @@ from tests.pages.helpers import (
     press_run,
     started_app,
 )
-from tests.support.apptest import page_text
+from tests.support.apptest import page_text, switch_to
 
 MY_RUNS = "pages/my_runs.py"
 
@@ -51,7 +51,7 @@ def test_lists_this_sessions_runs_newest_first_with_status_group_times_and_setti
     at = open_page(TASK_PAGES["matmul"])
     fill_form(at, "matmul", SMALL_SETTINGS["matmul"])
     at = press_run(at)
-    at.switch_page(TASK_PAGES["fractal"]).run()
+    switch_to(at, TASK_PAGES["fractal"]).run()
     fill_form(at, "fractal", SMALL_SETTINGS["fractal"])
     at = press_run(at)
     _add_run(started_app(), "someone-else", "matmul", {"n": 64}, minutes_ago=1)

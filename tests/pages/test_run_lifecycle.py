@@ -21,7 +21,7 @@ from tests.pages.helpers import (
     recorded_runs,
     started_app,
 )
-from tests.support.apptest import page_text
+from tests.support.apptest import page_text, switch_to
 
 HOLD_TIMEOUT_S = 30
 
@@ -121,8 +121,8 @@ def test_a_failing_task_is_one_sentence_without_a_traceback(apptest_app, monkeyp
         progress(0.0, "about to fail")
         raise RuntimeError("CUDA error: an illegal memory access\nTraceback (most recent call)")
 
-    spec = registry.TASKS["matmul"]
-    monkeypatch.setitem(registry.TASKS, "matmul", dataclasses.replace(spec, fn=fail))
+    spec = registry.get("matmul")
+    monkeypatch.setitem(registry.tasks(), "matmul", dataclasses.replace(spec, fn=fail))
     at = open_page(TASK_PAGES["matmul"])
     fill_form(at, "matmul", SMALL_SETTINGS["matmul"])
     at = press_run(at)
@@ -137,10 +137,10 @@ def test_a_failing_task_is_one_sentence_without_a_traceback(apptest_app, monkeyp
 
 def test_a_new_run_replaces_the_last_outcome(apptest_app):
     at = open_page(TASK_PAGES["matmul"])
-    fill_form(at, "matmul", {"dtype": "float16"})
+    fill_form(at, "matmul", {"n": 4096})
     at = press_run(at)
     assert at.error
-    fill_form(at, "matmul", {**SMALL_SETTINGS["matmul"], "dtype": "float32"})
+    fill_form(at, "matmul", SMALL_SETTINGS["matmul"])
     at = press_run(at)
     assert not at.error and [metric.label for metric in at.metric][0] == "Best"
 
@@ -156,7 +156,7 @@ def test_a_task_whose_group_is_missing_creates_it_with_the_default_limit(apptest
     app.groups.refresh()
     at.run()
     assert "Group **B** · created with the default limit on its first run" in page_text(at)
-    at.switch_page(TASK_PAGES["fractal"]).run()
+    switch_to(at, TASK_PAGES["fractal"]).run()
     fill_form(at, "fractal", SMALL_SETTINGS["fractal"])
     at = press_run(at)
     assert not at.exception and not at.error, page_text(at)
