@@ -22,7 +22,7 @@ st.markdown(
 def live_groups() -> None:
     snapshot = app.limiter.snapshot()
     st.subheader("Tasks")
-    show_task_list(snapshot)
+    show_task_list(app.engine, snapshot)
     st.subheader("Groups")
     show_group_cards(snapshot)
 

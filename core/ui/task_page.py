@@ -16,12 +16,14 @@ records the reason first, in the button's callback.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 import torch
 
+from core.tasks.assignment import group_of
 from core.tasks.device import describe, pick_device
 from core.tasks.params import TaskParamError
 from core.tasks.registry import TaskSpec, get
@@ -107,8 +109,9 @@ def _show_prefill_notice(spec: TaskSpec) -> None:
 
 def show_task_page(task_key: str) -> None:
     """The page of the task called ``task_key``: header, form, then its run or last outcome."""
-    spec = get(task_key)
     app = get_app()
+    # The admin's assignment, read on every run of the page: a move applies to the next request.
+    spec = dataclasses.replace(get(task_key), group=group_of(app.engine, task_key))
     owner = current_owner()
     device = pick_device()
     _show_header(spec, device)

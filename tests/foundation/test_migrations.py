@@ -22,6 +22,7 @@ TABLES = {
     "app_setting",
     "limiter_ticket",
     "occupancy_minute",
+    "task_group",
 }
 
 

@@ -29,10 +29,11 @@ def open_page(page: str, timeout_s: float = 30) -> AppTest:
 
 def fill_form(at: AppTest, task: str, settings: Mapping[str, object]) -> None:
     """Set form inputs by field name (their keys are ``taskgate.form.<task>.<field>``)."""
+    kinds = {field.name: field.kind for field in registry.get(task).fields}
     for name, value in settings.items():
         key = f"taskgate.form.{task}.{name}"
-        widget = at.selectbox(key=key) if isinstance(value, str) else at.number_input(key=key)
-        widget.set_value(value)
+        widgets = {"choice": at.selectbox, "text": at.text_input, "bool": at.toggle}
+        widgets.get(kinds[name], at.number_input)(key=key).set_value(value)
 
 
 def press_run(at: AppTest) -> AppTest:

@@ -1,4 +1,4 @@
-"""The Admin page: a sign-in gate, then the live view, the group editor, history and audit.
+"""The Admin page: a sign-in gate, then the live view, groups, tasks, history and audit.
 
 Only the chosen section runs on a rerun, so the history queries do not slow
 down an edit and the live view's one-second fragment exists only while it
@@ -16,8 +16,9 @@ from core.ui.admin.editor import show_group_editor
 from core.ui.admin.history import show_history
 from core.ui.admin.live import show_live
 from core.ui.admin.sign_in import show_sign_in, show_signed_in_bar, signed_in_actor
+from core.ui.admin.tasks import show_task_assignments
 
-SECTIONS = ("Live", "Groups", "History", "Audit log")
+SECTIONS = ("Live", "Groups", "Tasks", "History", "Audit log")
 
 
 def show_admin_page(app: App) -> None:
@@ -40,6 +41,8 @@ def show_admin_page(app: App) -> None:
         show_live(app)
     elif section == "Groups":
         show_group_editor(service, actor, app.limiter.snapshot())
+    elif section == "Tasks":
+        show_task_assignments(app, actor, [record.name for record in service.groups()])
     elif section == "History":
         show_history(app, [record.name for record in service.groups()])
     else:
