@@ -72,6 +72,8 @@ class FieldSpec:
     """Why the CPU bound exists, added to the help text on the CPU."""
     max_pixels: int | None = None
     """For "image" fields: the most pixels (width x height) an upload may have."""
+    required: bool = False
+    """For "image" fields: whether a run needs an upload (else it gets None)."""
 
     @classmethod
     def integer(
@@ -142,10 +144,30 @@ class FieldSpec:
 
     @classmethod
     def image(
-        cls, name: str, label: str, max_bytes: int, max_pixels: int, help: str = ""
+        cls,
+        name: str,
+        label: str,
+        max_bytes: int,
+        max_pixels: int,
+        help: str = "",
+        required: bool = True,
     ) -> FieldSpec:
-        """An uploaded PNG, JPEG or WebP image, decoded to RGB; optional (default None)."""
-        return cls(name, label, "image", None, max_bytes, None, None, help, max_pixels=max_pixels)
+        """An uploaded PNG, JPEG or WebP image, decoded to an (H, W, 3) uint8 array.
+
+        Without an upload a required image is refused; an optional one is None.
+        """
+        return cls(
+            name,
+            label,
+            "image",
+            None,
+            max_bytes,
+            None,
+            None,
+            help,
+            max_pixels=max_pixels,
+            required=required,
+        )
 
     def for_device(self, device: torch.device) -> FieldSpec:
         """This field as it applies on ``device``: the CPU's bounds and note, if it has any."""
@@ -228,6 +250,8 @@ class FieldSpec:
     def _parse_image(self, raw: object) -> np.ndarray | None:
         """Uploaded bytes (or an already decoded RGB array) as an (H, W, 3) uint8 array."""
         if raw is None:
+            if self.required:
+                raise self._refusal("is needed: choose an image file to upload")
             return None
         if isinstance(raw, np.ndarray):
             return self._check_pixels(raw)
@@ -246,7 +270,7 @@ class FieldSpec:
                 if image.format not in ("PNG", "JPEG", "WEBP"):
                     raise self._refusal("must be a PNG, JPEG or WebP image")
                 self._check_size(image.width, image.height)
-                pixels = np.asarray(image.convert("RGB"))
+                pixels = np.array(image.convert("RGB"))  # a copy torch can write to
         except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
             raise self._refusal("must be a PNG, JPEG or WebP image") from None
         return pixels
@@ -279,8 +303,11 @@ def parse_fields(fields: Sequence[FieldSpec], raw: Mapping[str, object]) -> dict
     unknown = sorted(str(name) for name in raw if name not in names)
     if unknown:
         raise TaskParamError(f"There is no setting called {unknown[0]!r} for this task.")
+    # An image has no default to fall back on: a missing one is checked like an empty upload.
     return {
-        field.name: field.parse(raw[field.name]) if field.name in raw else field.default
+        field.name: field.parse(raw.get(field.name))
+        if field.name in raw or field.kind == "image"
+        else field.default
         for field in fields
     }
 

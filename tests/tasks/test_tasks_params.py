@@ -143,7 +143,10 @@ def test_an_uploaded_image_is_decoded_and_capped_in_bytes_and_pixels(user_senten
     field = FieldSpec.image("photo", "Photo", max_bytes=50_000, max_pixels=100 * 100)
     pixels = field.parse(_png(40, 30))
     assert pixels.shape == (30, 40, 3) and pixels[0, 0].tolist() == [200, 10, 10]
-    assert field.parse(None) is None
+    optional = FieldSpec.image("photo", "Photo", 50_000, 100 * 100, required=False)
+    assert optional.parse(None) is None and parse_fields([optional], {}) == {"photo": None}
+    with pytest.raises(TaskParamError, match="^Photo is needed: choose an image file to upload"):
+        parse_fields([field], {})
     for bad, part in (
         (_png(101, 100), "at most 10,000 pixels (this one is 101 × 100)"),
         (b"\x00" * 60_000, "a file of at most 48.8 KiB"),
