@@ -74,8 +74,8 @@ def prompt_seed(prompt: str) -> int:
 def render_pattern(params: Mapping, progress: Progress, device: torch.device) -> np.ndarray:
     """The (size, size, 3) uint8 picture for ``params``, made band by band on ``device``."""
     generator = torch.Generator().manual_seed(prompt_seed(params["prompt"]))
-    size, style = params["size"], params["style"]
-    in_features = 4 if style == "rings" else 3
+    size = params["size"]
+    in_features = 4 if params["style"] == "rings" else 3
     # Weights are drawn on the CPU from the prompt's generator, then moved: the same
     # prompt gives the same network, and so the same picture, on every device.
     widths = [in_features, *[WIDTH] * params["detail"], 3]
@@ -86,19 +86,33 @@ def render_pattern(params: Mapping, progress: Progress, device: torch.device) ->
     palette = torch.rand(3, 3, generator=generator).to(device)
     picture = np.empty((size, size, 3), dtype=np.uint8)
     rows_per_band = math.ceil(size / BANDS)
+    # Device tensors are bound in this frame only until ``finally``: a cancelled run's
+    # traceback keeps the frame, and with it anything still bound here, alive.
     coordinates = torch.linspace(-1.0, 1.0, size, device=device)
     try:
         for band, top in enumerate(range(0, size, rows_per_band), start=1):
             bottom = min(top + rows_per_band, size)
-            y, x = torch.meshgrid(coordinates[top:bottom], coordinates, indexing="ij")
-            features = _features(x.reshape(-1), y.reshape(-1), style)
-            rgb = _colour(_network(features, layers, style), palette, params["soft"])
-            picture[top:bottom] = rgb.reshape(bottom - top, size, 3).cpu().numpy()
+            picture[top:bottom] = _band(coordinates, top, bottom, layers, palette, params)
             progress(bottom / size, f"Band {band}: rows {top + 1}-{bottom} of {size}")
     finally:
-        layers = palette = None
+        layers = palette = coordinates = None
         release_cached_memory(device)
     return picture
+
+
+def _band(
+    coordinates: torch.Tensor,
+    top: int,
+    bottom: int,
+    layers: list[torch.Tensor],
+    palette: torch.Tensor,
+    params: Mapping,
+) -> np.ndarray:
+    """Rows ``top:bottom`` of the picture, as host data (no device tensor outlives it)."""
+    y, x = torch.meshgrid(coordinates[top:bottom], coordinates, indexing="ij")
+    features = _features(x.reshape(-1), y.reshape(-1), params["style"])
+    rgb = _colour(_network(features, layers, params["style"]), palette, params["soft"])
+    return rgb.reshape(bottom - top, coordinates.numel(), 3).cpu().numpy()
 
 
 def _features(x: torch.Tensor, y: torch.Tensor, style: str) -> torch.Tensor:
