@@ -9,7 +9,6 @@ shown, downloaded, tested or stored the same way for every task
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -41,10 +40,6 @@ class Table:
 
     rows: pd.DataFrame
     caption: str = ""
-
-    @classmethod
-    def of(cls, rows: Sequence[Mapping[str, object]], caption: str = "") -> Table:
-        return cls(pd.DataFrame(list(rows)), caption)
 
 
 @dataclass(frozen=True)
