@@ -19,8 +19,6 @@ UI_TIMEOUT_MS = 60_000
 def test_a_prompt_becomes_a_picture_that_downloads_as_png(server, browser, tmp_path, width):
     context = browser.new_context(viewport={"width": width, "height": 900}, accept_downloads=True)
     page = context.new_page()
-    page.goto(server.url)  # a fresh server's first deep link to a task page: see ARCHITECTURE.md
-    wait_for_app_idle(page)
     page.goto(f"{server.url}/pattern")
     wait_for_app_idle(page)
     page.get_by_role("textbox", name="Prompt").fill("lighthouse in fog")
