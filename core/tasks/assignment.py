@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from core.auth import Actor, require_admin
@@ -45,7 +46,19 @@ class TasksNeedAGroup(AssignmentError):
 
 
 def seed_assignments(engine: Engine, tasks: Iterable[TaskSpec], default_limit: int) -> list[str]:
-    """Give each task without a row its default group; return the groups this created."""
+    """Give each task without a row its default group; return the groups this created.
+
+    Replicas starting together may race to write the same rows: the loser's
+    transaction fails on a unique key, and trying once more finds them written.
+    """
+    tasks = list(tasks)
+    try:
+        return _seed(engine, tasks, default_limit)
+    except IntegrityError:
+        return _seed(engine, tasks, default_limit)
+
+
+def _seed(engine: Engine, tasks: list[TaskSpec], default_limit: int) -> list[str]:
     created: list[str] = []
     with session_scope(engine) as session:
         assigned = set(session.exec(select(TaskGroup.task_key)).all())

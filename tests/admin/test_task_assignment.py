@@ -153,3 +153,25 @@ def test_the_admin_page_lists_every_task_with_its_group_and_moves_one(apptest_ap
         "B",
         "task matmul: group A → B",
     )
+
+
+def test_replicas_seeding_at_once_write_each_row_once(groups):
+    import threading
+
+    barrier = threading.Barrier(4, timeout=10)
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            seed_assignments(groups.engine, TASKS.values(), default_limit=1)
+        except BaseException as error:  # the test reports it below
+            errors.append(error)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert assignments(groups.engine) == {key: task.group for key, task in TASKS.items()}
