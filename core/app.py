@@ -36,6 +36,8 @@ from core.scheduler import (
     build_scheduler,
 )
 from core.settings import Settings
+from core.tasks import registry
+from core.tasks.assignment import seed_assignments
 from db.engine import get_engine, session_scope
 from db.migrate import upgrade
 from db.models import TaskRun, utcnow
@@ -118,6 +120,7 @@ def start_app(settings: Settings) -> App:
         log.warning("marked %d run(s) of stopped processes as lost", lost)
     recorder = RunRecorder(engine)
     limiter = build_limiter(settings, recorder)
+    seed_assignments(engine, registry.tasks().values(), settings.default_limit)
     groups = GroupSync(engine, limiter)
     groups.refresh()
     groups.seed_durations()

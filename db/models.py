@@ -18,6 +18,7 @@ GROUP_NAME_MAX = 64
 GROUP_NAME_KEY_MAX = 3 * GROUP_NAME_MAX
 """Case folding can lengthen a name (``ß`` folds to ``ss``), at most threefold per character."""
 GUEST_NAME_MAX = 40
+TASK_KEY_MAX = 64
 RUN_STATUSES = (
     "queued",
     "running",
@@ -224,3 +225,18 @@ class LimiterTicket(SQLModel, table=True):
     host: str = ""
     pid: int = 0
     holder: str = Field(max_length=32)
+
+
+class TaskGroup(SQLModel, table=True):
+    """Which group a task's runs go through, as the admin decided (seeded from its default).
+
+    The group is referenced by id, so renaming a group carries its tasks along; a
+    group that tasks still point at cannot be deleted until they are moved.
+    """
+
+    __tablename__ = "task_group"
+
+    task_key: str = Field(primary_key=True, max_length=TASK_KEY_MAX)
+    group_id: int = Field(foreign_key="concurrency_group.id", index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+    updated_by: str = "system"

@@ -10,7 +10,7 @@ from core.app import App, start_app
 from core.settings import Settings, SettingsError
 from db.engine import dispose_engines, get_engine
 from db.migrate import upgrade
-from tests.support.browser import chromium, require_browser
+from tests.support.browser import chromium, require_browser, visit_home
 from tests.support.database import POSTGRES_URL_VARIABLE, postgres_base_url, postgres_schema_url
 from tests.support.database import sqlite_url as make_sqlite_url
 from tests.support.optional import skip_unless_available
@@ -95,6 +95,14 @@ def server_env(tmp_path) -> dict[str, str]:
 
 @pytest.fixture
 def server(tmp_path, server_env, browser) -> Iterator[Server]:
+    """A served app that one visit to Home has already put under Taskgate's navigation.
+
+    A fresh server's very first deep link to a task page shows Streamlit's "Page
+    not found" notice over the right page (docs/ARCHITECTURE.md, "Pages"); tests
+    that deep-link task pages are not about that, and tests/browser/test_deep_link.py,
+    which is, starts servers of its own.
+    """
     with streamlit_server(tmp_path, server_env) as running:
+        visit_home(browser, running)
         yield running
     dispose_engines()

@@ -43,6 +43,7 @@ from core.groups.errors import (
 from core.groups.rules import GroupSettings, check_settings, clean_name, group_sort_key
 from core.limiter import Limiter
 from core.limiter.config import settings_of
+from core.tasks.assignment import move_tasks_off
 from db.engine import session_scope
 from db.models import AuditEvent, ConcurrencyGroup, group_name_key, utcnow
 
@@ -204,9 +205,16 @@ class GroupService:
         return self._set_paused(actor, name, False)
 
     def delete(
-        self, actor: Actor, name: str, expected_version: int, *, confirm: bool = False
+        self,
+        actor: Actor,
+        name: str,
+        expected_version: int,
+        *,
+        confirm: bool = False,
+        move_tasks_to: str | None = None,
     ) -> None:
-        """Remove a group; a busy one only with ``confirm``.
+        """Remove a group; a busy one only with ``confirm``, one with tasks only with a
+        ``move_tasks_to`` group for them (moved and audited in the same transaction).
 
         Queued requests are then turned away with GroupRemoved; running ones finish.
         """
@@ -220,6 +228,7 @@ class GroupService:
                 if row.version != expected_version:
                     raise self._stale(row)
                 before = group_state(row)
+                move_tasks_off(session, actor, row, move_tasks_to)
                 result = session.execute(
                     delete(ConcurrencyGroup).where(
                         ConcurrencyGroup.id == row.id,

@@ -1,6 +1,7 @@
-"""Compute tasks that users run through concurrency groups.
+"""Compute tasks that users run through concurrency groups, one module per task.
 
-Each task is a plain function ``fn(params, progress, device) -> result`` built only on
-torch and numpy, so it can be tested and reused without the Streamlit UI. The UI finds
-tasks, their forms and their parsers through :mod:`core.tasks.registry`.
+A task module declares ``TASK = TaskSpec(...)`` (:mod:`core.tasks.task`): its inputs,
+and a plain function ``fn(params, progress, device) -> TaskResult`` built on torch, so
+it can be tested and reused without the Streamlit UI. :mod:`core.tasks.registry`
+finds the modules; the other modules here are what tasks are made of.
 """

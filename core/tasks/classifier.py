@@ -13,14 +13,18 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
+import plotly.graph_objects as go
 import torch
+from plotly.colors import qualitative
 from torch import nn
 from torch.nn import functional
 
 from core.tasks.datasets import DATASETS, class_count, make_dataset
-from core.tasks.device import describe, pick_device, release_cached_memory
+from core.tasks.device import describe, release_cached_memory
 from core.tasks.params import FieldSpec, TaskParamError, parse_fields
 from core.tasks.progress import Progress
+from core.tasks.result import Figure, Metric, Row, TaskResult
+from core.tasks.task import TaskSpec
 
 FIELDS = (
     FieldSpec.choice("dataset", "Data set", DATASETS, "spirals"),
@@ -120,14 +124,13 @@ class ClassifierResult:
     elapsed_s: float
 
 
-def parse(raw: Mapping[str, object], device: torch.device | None = None) -> ClassifierParams:
-    """Validate ``raw`` for a run on ``device`` (default: :func:`pick_device`).
+def parse(raw: Mapping[str, object], device: torch.device) -> ClassifierParams:
+    """Validate ``raw`` for a run on ``device``.
 
     On CPU an epoch may cost at most CPU_MAX_EPOCH_FLOP, so that Cancel stays prompt;
     the refusal names the most samples the chosen network may train on.
     """
     params = ClassifierParams(**parse_fields(FIELDS, raw))
-    device = device or pick_device()
     if device.type == "cpu" and params.epoch_flop > CPU_MAX_EPOCH_FLOP:
         most = int(CPU_MAX_EPOCH_FLOP // (6 * params.weights))
         raise TaskParamError(
@@ -236,3 +239,124 @@ def _decision_grid(
         predicted.reshape(shape).cpu().numpy(),
         confidence.reshape(shape).cpu().numpy(),
     )
+
+
+CLASS_COLOURS = qualitative.Plotly
+"""Enough distinct colours for the most classes the form offers (six spiral arms)."""
+
+_CHART_HEIGHT = 380
+_MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
+
+
+def loss_chart(result: ClassifierResult) -> go.Figure:
+    """Training loss per epoch on a log scale, where late progress is still visible."""
+    epochs = np.arange(1, len(result.loss_curve) + 1)
+    figure = go.Figure(
+        go.Scatter(
+            x=epochs,
+            y=result.loss_curve,
+            mode="lines",
+            line_color=CLASS_COLOURS[0],
+            hovertemplate="Epoch %{x}: loss %{y:.4f}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title="Training loss",
+        xaxis_title="Epoch",
+        yaxis={"title": "Cross-entropy (log scale)", "type": "log", "dtick": 1},
+        height=_CHART_HEIGHT,
+        margin=_MARGIN,
+        showlegend=False,
+    )
+    return figure
+
+
+def _class_colourscale(classes: int) -> list[tuple[float, str]]:
+    """A stepped scale giving each class value 0..classes-1 exactly one colour."""
+    scale = []
+    for index in range(classes):
+        colour = CLASS_COLOURS[index % len(CLASS_COLOURS)]
+        scale += [(index / classes, colour), ((index + 1) / classes, colour)]
+    return scale
+
+
+def boundary_chart(result: ClassifierResult) -> go.Figure:
+    """Predicted class over the plane (its probability on hover), with the data on top.
+
+    Training points are dots and held-out points are crosses, so one can see
+    where the model generalises and where it only memorised.
+    """
+    figure = go.Figure(
+        go.Heatmap(
+            x=result.grid_x,
+            y=result.grid_y,
+            z=result.grid_class,
+            customdata=result.grid_confidence,
+            colorscale=_class_colourscale(result.classes),
+            zmin=-0.5,
+            zmax=result.classes - 0.5,
+            opacity=0.35,
+            showscale=False,
+            hovertemplate="class %{z} (p = %{customdata:.2f})<extra></extra>",
+        )
+    )
+    for label in range(result.classes):
+        colour = CLASS_COLOURS[label % len(CLASS_COLOURS)]
+        for held_out, name, symbol in ((False, "train", "circle"), (True, "test", "x")):
+            chosen = (result.labels == label) & (result.is_test == held_out)
+            figure.add_trace(
+                go.Scatter(
+                    x=result.points[chosen, 0],
+                    y=result.points[chosen, 1],
+                    mode="markers",
+                    name=f"class {label} ({name})",
+                    marker={"color": colour, "symbol": symbol, "size": 5},
+                    hoverinfo="skip",
+                )
+            )
+    figure.update_layout(
+        title="Decision boundary",
+        height=_CHART_HEIGHT,
+        margin=_MARGIN,
+        showlegend=False,
+        xaxis={"range": [float(result.grid_x[0]), float(result.grid_x[-1])]},
+        yaxis={
+            "range": [float(result.grid_y[0]), float(result.grid_y[-1])],
+            "scaleanchor": "x",
+        },
+    )
+    return figure
+
+
+BOUNDARY_NOTE = (
+    "Shading: the class the model predicts there. Dots: training points; "
+    "crosses: held-out points, which the model never trained on."
+)
+
+
+def _run(params: ClassifierParams, progress: Progress, device: torch.device) -> TaskResult:
+    result = train_classifier(params, progress, device)
+    return TaskResult(
+        (
+            Metric("Training accuracy", f"{result.train_accuracy:.1%}"),
+            Metric("Held-out accuracy", f"{result.test_accuracy:.1%}"),
+            Metric("Final loss", f"{result.loss_curve[-1]:.4f}"),
+            Row((Figure(loss_chart(result)), Figure(boundary_chart(result), BOUNDARY_NOTE))),
+        )
+    )
+
+
+TASK = TaskSpec(
+    key="classifier",
+    title="Train a small classifier",
+    description=(
+        "Trains a small neural network on a synthetic 2-D data set and shows "
+        "its loss curve and decision boundary."
+    ),
+    group="A",
+    fields=FIELDS,
+    fn=_run,
+    parse_params=parse,
+    icon=":material/scatter_plot:",
+    quick_settings={"samples": 200, "hidden": 8, "layers": 1, "epochs": 20},
+)

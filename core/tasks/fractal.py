@@ -14,9 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from core.tasks.device import describe, pick_device, release_cached_memory
+from core.tasks.device import describe, release_cached_memory
 from core.tasks.params import FieldSpec, TaskParamError, parse_fields
 from core.tasks.progress import Progress
+from core.tasks.result import Image, TaskResult
+from core.tasks.task import TaskSpec
 
 KINDS = ("mandelbrot", "julia")
 
@@ -120,14 +122,13 @@ class FractalResult:
     elapsed_s: float
 
 
-def parse(raw: Mapping[str, object], device: torch.device | None = None) -> FractalParams:
-    """Validate ``raw`` for a run on ``device`` (default: :func:`pick_device`).
+def parse(raw: Mapping[str, object], device: torch.device) -> FractalParams:
+    """Validate ``raw`` for a run on ``device``.
 
     MPS has no float64, so zooms that need it are refused there with the deepest zoom
     the image size allows in float32.
     """
     params = FractalParams(**parse_fields(FIELDS, raw))
-    device = device or pick_device()
     if device.type == "mps" and params.needs_float64:
         deepest = VIEW_SPAN / (FLOAT32_MIN_PIXEL_SPACING * min(params.width, params.height))
         raise TaskParamError(
@@ -239,3 +240,30 @@ def _colour(smooth: torch.Tensor) -> torch.Tensor:
     rgb = 0.5 + 0.5 * torch.cos(2 * math.pi * (turns[:, None] + phase))
     rgb = torch.where(smooth.isnan()[:, None], 0.0, rgb)
     return (rgb * 255).round().to(torch.uint8)
+
+
+def _run(params: FractalParams, progress: Progress, device: torch.device) -> TaskResult:
+    result = render_fractal(params, progress, device)
+    height, width = result.image.shape[:2]
+    caption = (
+        f"{result.kind.capitalize()} set, {width} × {height} pixels, "
+        f"{result.max_iter} iterations · {result.inside_fraction:.1%} of pixels inside · "
+        f"{result.precision} · {result.tiles} tile(s)"
+    )
+    return TaskResult((Image(result.image, caption, filename=f"{result.kind}.png"),))
+
+
+TASK = TaskSpec(
+    key="fractal",
+    title="Fractal renderer",
+    description=(
+        "Renders the Mandelbrot set or a Julia set with smooth colouring, "
+        "tile by tile on the device."
+    ),
+    group="B",
+    fields=FIELDS,
+    fn=_run,
+    parse_params=parse,
+    icon=":material/blur_on:",
+    quick_settings={"width": 256, "height": 64, "max_iter": 1024},
+)

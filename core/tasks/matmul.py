@@ -10,20 +10,23 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
+import plotly.graph_objects as go
 import torch
 
-from core.tasks.device import (
-    describe,
-    memory_budget_bytes,
-    pick_device,
-    release_cached_memory,
-    synchronize,
-)
+from core.tasks.device import describe, memory_budget_bytes, release_cached_memory, synchronize
 from core.tasks.params import FieldSpec, TaskParamError, parse_fields
 from core.tasks.progress import Progress
+from core.tasks.result import Figure, Metric, TaskResult, Text
+from core.tasks.task import TaskSpec
 from core.tasks.units import format_bytes, format_flops
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+CPU_MAX_N = 2048
+"""Largest matrix size on CPU. A run can stop only between products, and the warm-up
+step does two of them: at 2048 that step takes about 0.4 s on a small host, at 3072
+about a second, so a larger size would make Cancel feel broken."""
 
 FIELDS = (
     FieldSpec.integer(
@@ -34,13 +37,17 @@ FIELDS = (
         default=1536,
         step=64,
         help="Rows and columns of each square matrix; one product costs 2 n³ FLOP.",
+        cpu_max=CPU_MAX_N,
+        cpu_note=f"On the CPU at most {CPU_MAX_N}, so that a run stops promptly when cancelled.",
     ),
     FieldSpec.choice(
         "dtype",
         "Data type",
         choices=tuple(DTYPES),
         default="float32",
-        help="Element type of the matrices. Float16 needs a GPU.",
+        help="Element type of the matrices.",
+        gpu_only=("float16",),
+        cpu_note="Float16 needs a GPU: on the CPU it runs far slower than float32.",
     ),
     FieldSpec.integer(
         "repeats",
@@ -59,11 +66,6 @@ MAX_PRODUCTS_PER_REPEAT = 1000
 
 CHECK_SIZE = 16
 """Rows and columns of the product compared against a float64 reference."""
-
-CPU_MAX_N = 2048
-"""Largest matrix size on CPU. A run can stop only between products, and the warm-up
-step does two of them: at 2048 that step takes about 0.4 s on a small host, at 3072
-about a second, so a larger size would make Cancel feel broken."""
 
 
 @dataclass(frozen=True)
@@ -107,27 +109,16 @@ class MatmulResult:
         return f"{best} best, {mean} mean on {self.device_name}"
 
 
-def parse(raw: Mapping[str, object], device: torch.device | None = None) -> MatmulParams:
-    """Validate ``raw`` for a run on ``device`` (default: :func:`pick_device`).
+def parse(raw: Mapping[str, object], device: torch.device) -> MatmulParams:
+    """Validate ``raw`` for a run on ``device``, including its free memory.
 
-    Float16 is refused on CPU rather than silently run as float32 (whose numbers would
-    then be reported under the wrong name): most CPUs have no fast float16 matmul, it ran
-    over a hundred times slower than float32 on the machine this was written on, and a
-    large size would tie up the host for minutes. Sizes above CPU_MAX_N are refused on
-    CPU too, so that Cancel stays prompt.
+    Float16 is offered on accelerators only (``gpu_only``) rather than silently run as
+    float32 on the CPU (whose numbers would then be reported under the wrong name):
+    most CPUs have no fast float16 matmul, it ran over a hundred times slower than
+    float32 on the machine this was written on, and a large size would tie up the host
+    for minutes.
     """
-    params = MatmulParams(**parse_fields(FIELDS, raw))
-    device = device or pick_device()
-    if device.type == "cpu" and params.dtype == "float16":
-        raise TaskParamError(
-            "Float16 matrix multiply is far slower than float32 on CPU, "
-            "so choose float32 or bfloat16."
-        )
-    if device.type == "cpu" and params.n > CPU_MAX_N:
-        raise TaskParamError(
-            f"On the CPU the matrix size can be at most {CPU_MAX_N}, "
-            "so that a run stops promptly when cancelled."
-        )
+    params = MatmulParams(**parse_fields([spec.for_device(device) for spec in FIELDS], raw))
     budget = memory_budget_bytes(device)
     if params.bytes_needed > budget:
         raise TaskParamError(
@@ -211,3 +202,65 @@ def _relative_error(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> float:
     return float(
         torch.linalg.vector_norm(sampled - reference) / torch.linalg.vector_norm(reference)
     )
+
+
+def timings_chart(result: MatmulResult) -> go.Figure:
+    """Time per product for each timed repeat, with the mean as a dashed line."""
+    milliseconds = np.array(result.seconds_per_product) * 1e3
+    repeats = np.arange(1, len(milliseconds) + 1)
+    figure = go.Figure(
+        go.Bar(
+            x=repeats,
+            y=milliseconds,
+            hovertemplate="Repeat %{x}: %{y:.3g} ms per product<extra></extra>",
+        )
+    )
+    figure.add_hline(
+        y=float(milliseconds.mean()),
+        line_dash="dash",
+        annotation_text=f"mean {milliseconds.mean():.3g} ms",
+        annotation_position="top left",
+    )
+    figure.update_layout(
+        title="Time per product, each repeat",
+        xaxis_title="Repeat",
+        yaxis_title="Milliseconds",
+        xaxis={"tickmode": "linear", "dtick": max(1, len(repeats) // 20)},
+        height=380,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        showlegend=False,
+    )
+    return figure
+
+
+def _run(params: MatmulParams, progress: Progress, device: torch.device) -> TaskResult:
+    result = run_matmul(params, progress, device)
+    return TaskResult(
+        (
+            Metric("Best", format_flops(result.best_flops)),
+            Metric("Mean", format_flops(result.mean_flops)),
+            Metric("Fastest product", f"{min(result.seconds_per_product) * 1e3:.3g} ms"),
+            Figure(timings_chart(result)),
+            Text(
+                f"{result.products_per_repeat} product(s) per repeat · "
+                f"error against float64: {result.relative_error:.1e}",
+                style="note",
+            ),
+        )
+    )
+
+
+TASK = TaskSpec(
+    key="matmul",
+    title="Matrix-multiply benchmark",
+    description=(
+        "Times dense n x n matrix products and reports the FLOP/s the device "
+        "sustains, best and mean over the repeats."
+    ),
+    group="A",
+    fields=FIELDS,
+    fn=_run,
+    parse_params=parse,
+    icon=":material/grid_on:",
+    quick_settings={"n": 128, "repeats": 3},
+)

@@ -1,96 +1,94 @@
-"""The catalogue of tasks the UI offers: what each is called, where it runs, how to fill it in.
+"""Finding the tasks: every module of ``core.tasks`` with a ``TASK``, and any you add.
 
-Pages read everything they need from here (titles, concurrency groups, form fields with
-their bounds) so adding or changing a task touches its module and this table only.
+There is no list of tasks to edit. A module that declares ``TASK = TaskSpec(...)``
+is a task; the navigation, Home, My runs, the admin page and the tests all read
+them from here. Your own tasks can live outside this repository: name their
+modules or packages (a package means each of its modules) in the environment
+variable ``TASKGATE_TASK_MODULES``, comma-separated, e.g.
+``TASKGATE_TASK_MODULES=acme_tasks,lab.render``. It is read from the
+environment rather than from Taskgate's settings because every process that
+runs tasks needs it, before and without the app's settings.
 """
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from __future__ import annotations
 
-import torch
+import functools
+import importlib
+import os
+import pkgutil
+from collections.abc import Iterable, Mapping
+from types import ModuleType
 
-from core.tasks import classifier, fractal, matmul
-from core.tasks.params import FieldSpec, FieldValue
-from core.tasks.progress import Progress
+from core.tasks.task import TaskSpec
 
-
-class ParseFn(Protocol):
-    def __call__(self, raw: Mapping[str, object], device: torch.device | None = None) -> Any: ...
-
-
-class TaskFn(Protocol):
-    def __call__(self, params: Any, progress: Progress, device: torch.device) -> Any: ...
+TASK_MODULES_VARIABLE = "TASKGATE_TASK_MODULES"
+BUILT_IN = "core.tasks"
 
 
-@dataclass(frozen=True)
-class TaskSpec:
-    """One task as the UI sees it.
-
-    ``parse`` turns raw form values into the params ``fn`` takes, checking them against
-    ``fields`` (the same objects the form is built from) and against the device.
-    """
-
-    key: str
-    title: str
-    group: str
-    """Name of the concurrency group whose slots this task's runs take."""
-    fn: TaskFn
-    parse: ParseFn
-    fields: tuple[FieldSpec, ...]
-    description: str
-
-    @property
-    def defaults(self) -> dict[str, FieldValue]:
-        return {field.name: field.default for field in self.fields}
+class TaskDefinitionError(RuntimeError):
+    """A task module cannot be used: the message names the module and what is wrong."""
 
 
-TASKS: dict[str, TaskSpec] = {
-    spec.key: spec
-    for spec in (
-        TaskSpec(
-            key="matmul",
-            title="Matrix-multiply benchmark",
-            group="A",
-            fn=matmul.run_matmul,
-            parse=matmul.parse,
-            fields=matmul.FIELDS,
-            description=(
-                "Times dense n x n matrix products and reports the FLOP/s the device "
-                "sustains, best and mean over the repeats."
-            ),
-        ),
-        TaskSpec(
-            key="fractal",
-            title="Fractal renderer",
-            group="B",
-            fn=fractal.render_fractal,
-            parse=fractal.parse,
-            fields=fractal.FIELDS,
-            description=(
-                "Renders the Mandelbrot set or a Julia set with smooth colouring, "
-                "tile by tile on the device."
-            ),
-        ),
-        TaskSpec(
-            key="classifier",
-            title="Train a small classifier",
-            group="A",
-            fn=classifier.train_classifier,
-            parse=classifier.parse,
-            fields=classifier.FIELDS,
-            description=(
-                "Trains a small neural network on a synthetic 2-D data set and shows "
-                "its loss curve and decision boundary."
-            ),
-        ),
-    )
-}
+def discover(names: Iterable[str]) -> dict[str, TaskSpec]:
+    """Every ``TASK`` in the modules named, and in each module of the packages named."""
+    found: dict[str, tuple[TaskSpec, str]] = {}
+    for name in names:
+        for module in _modules(name):
+            task = getattr(module, "TASK", None)
+            if task is None:
+                continue
+            if not isinstance(task, TaskSpec):
+                raise TaskDefinitionError(f"{module.__name__}.TASK is not a TaskSpec.")
+            if task.key in found:
+                raise TaskDefinitionError(
+                    f"Task key {task.key!r} is declared by both {found[task.key][1]} "
+                    f"and {module.__name__}; keys must be unique."
+                )
+            found[task.key] = (task, module.__name__)
+    return {key: task for key, (task, _) in found.items()}
+
+
+def configured_names(environ: Mapping[str, str] = os.environ) -> tuple[str, ...]:
+    """The built-in package, then what ``TASKGATE_TASK_MODULES`` names."""
+    extra = [name.strip() for name in environ.get(TASK_MODULES_VARIABLE, "").split(",")]
+    return (BUILT_IN, *[name for name in extra if name])
+
+
+@functools.cache
+def _tasks(names: tuple[str, ...]) -> dict[str, TaskSpec]:
+    return discover(names)
+
+
+def tasks() -> dict[str, TaskSpec]:
+    """Every task of this process, by key, in discovery order (built-in ones first)."""
+    return _tasks(configured_names())
 
 
 def get(key: str) -> TaskSpec:
     """The task called ``key``; KeyError names the known keys if there is none."""
+    known = tasks()
     try:
-        return TASKS[key]
+        return known[key]
     except KeyError:
-        raise KeyError(f"No task {key!r}; known tasks: {', '.join(TASKS)}.") from None
+        raise KeyError(f"No task {key!r}; known tasks: {', '.join(known)}.") from None
+
+
+def _modules(name: str) -> list[ModuleType]:
+    module = _import(name, name)
+    if not hasattr(module, "__path__"):
+        return [module]
+    return [module] + [
+        _import(f"{name}.{info.name}", name)
+        for info in sorted(pkgutil.iter_modules(module.__path__), key=lambda info: info.name)
+        if not info.ispkg
+    ]
+
+
+def _import(module: str, named: str) -> ModuleType:
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        where = "" if module == named else f" (in package {named})"
+        raise TaskDefinitionError(
+            f"Task module {module}{where} cannot be imported: {error}."
+        ) from error

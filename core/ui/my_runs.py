@@ -18,7 +18,7 @@ from core.identity import Person
 from core.run_history import RECENT_RUNS_LIMIT, recent_runs
 from core.ui.owner import current_person
 from core.ui.task_form import request_prefill
-from core.ui.task_pages import TASK_PAGES, page_for
+from core.ui.task_pages import page_for, task_pages
 from core.ui.wording import plain, settings_line
 from db.models import TaskRun
 
@@ -118,8 +118,8 @@ def show_my_runs(app: App) -> None:
     st.caption(_whose_runs(person))
     if not runs:
         st.info("No runs yet. Start one from a task page:")
-        for page in TASK_PAGES:
-            st.page_link(page.path, label=page.task.title, icon=page.icon)
+        for page in task_pages():
+            st.page_link(page.page, label=page.task.title, icon=page.task.icon)
         return
     zone = _browser_zone()
     st.dataframe(
@@ -142,4 +142,4 @@ def show_my_runs(app: App) -> None:
         page = page_for(chosen.task)
         assert page is not None and chosen.params is not None
         request_prefill(page.task, chosen.params)
-        st.switch_page(page.path)
+        st.switch_page(page.page)

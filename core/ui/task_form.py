@@ -14,10 +14,13 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import streamlit as st
 
-from core.tasks.params import FieldSpec, FieldValue, TaskParamError
+from core.tasks.device import pick_device
+from core.tasks.params import FieldSpec, FieldValue, TaskParamError, field_problems
 from core.tasks.registry import TaskSpec
+from core.ui.wording import plain
 
 FIELDS_PER_ROW = 3
+IMAGE_TYPES = ("png", "jpg", "jpeg", "webp")
 
 
 def widget_key(spec: TaskSpec, field: FieldSpec) -> str:
@@ -26,6 +29,10 @@ def widget_key(spec: TaskSpec, field: FieldSpec) -> str:
 
 def _prefill_key(spec: TaskSpec) -> str:
     return f"taskgate.prefill.{spec.key}"
+
+
+def _problems_key(spec: TaskSpec) -> str:
+    return f"taskgate.form_problems.{spec.key}"
 
 
 def _decimals(number: float) -> int:
@@ -40,61 +47,109 @@ def _number_format(field: FieldSpec) -> str:
     return f"%.{max(2, *(_decimals(number) for number in shown))}f"
 
 
-def _field_widget(spec: TaskSpec, field: FieldSpec, disabled: bool) -> None:
-    key = widget_key(spec, field)
-    # Seeding the key (instead of passing ``value``) lets a prefilled value win
-    # without Streamlit's "default value and Session State" warning.
-    if key not in st.session_state:
-        st.session_state[key] = field.default
-    help_text = field.help or None
-    if field.kind == "choice":
-        st.selectbox(field.label, field.choices, key=key, help=help_text, disabled=disabled)
-    elif field.kind == "int":
-        assert field.min is not None and field.max is not None and field.step is not None
-        st.number_input(
-            field.label,
-            min_value=int(field.min),
-            max_value=int(field.max),
-            step=int(field.step),
-            key=key,
-            help=help_text,
-            disabled=disabled,
+def help_text(field: FieldSpec) -> str | None:
+    """The field's help, with its bounds on this device spelt out for the kinds that have them.
+
+    Number inputs carry no min/max of their own: the browser would quietly clamp a
+    value typed out of range, where the check's sentence says what is allowed.
+    """
+    if field.kind in ("int", "float"):
+        bounds = f"Between {field.range_text()}."
+    elif field.kind == "text":
+        assert field.max is not None
+        bounds = f"At most {int(field.max)} characters."
+    elif field.kind == "image":
+        assert field.max is not None and field.max_pixels is not None
+        bounds = (
+            f"PNG, JPEG or WebP, at most {field.max / 1024**2:g} MiB "
+            f"and {field.max_pixels:,} pixels."
         )
     else:
+        bounds = ""
+    return " ".join(part for part in (field.help, bounds) if part) or None
+
+
+def _seed(spec: TaskSpec, field: FieldSpec) -> str:
+    """The widget's key, holding a value it can show (the default unless one is set)."""
+    key = widget_key(spec, field)
+    # Seeding the key (instead of passing ``value``) lets a prefilled value win
+    # without Streamlit's "default value and Session State" warning. A choice the
+    # device does not offer (a float16 run again on the CPU) falls back too.
+    stale = field.kind == "choice" and st.session_state.get(key) not in field.choices
+    if field.kind != "image" and (key not in st.session_state or stale):
+        st.session_state[key] = field.default
+    return key
+
+
+def _field_widget(spec: TaskSpec, field: FieldSpec, disabled: bool) -> None:
+    key = _seed(spec, field)
+    label, hint = field.label, help_text(field)
+    if field.kind == "choice":
+        st.selectbox(label, field.choices, key=key, help=hint, disabled=disabled)
+    elif field.kind == "bool":
+        st.toggle(label, key=key, help=hint, disabled=disabled)
+    elif field.kind == "text":
+        assert field.max is not None
+        st.text_input(label, key=key, max_chars=int(field.max), help=hint, disabled=disabled)
+    elif field.kind == "image":
+        st.file_uploader(label, type=list(IMAGE_TYPES), key=key, help=hint, disabled=disabled)
+    elif field.kind == "int":
+        assert field.step is not None
+        st.number_input(label, step=int(field.step), key=key, help=hint, disabled=disabled)
+    else:
         st.number_input(
-            field.label,
-            min_value=field.min,
-            max_value=field.max,
+            label,
             step=field.step,
             format=_number_format(field),
             key=key,
-            help=help_text,
+            help=hint,
             disabled=disabled,
         )
+    problem = st.session_state.get(_problems_key(spec), {}).get(field.name)
+    if problem:
+        st.error(plain(problem), icon=":material/error:")
+
+
+def _submit(spec: TaskSpec, fields: tuple[FieldSpec, ...], on_submit: Callable[[], None]) -> None:
+    """Run's callback: a value its field refuses is told next to the field, and nothing runs."""
+    problems = field_problems(fields, form_values(spec))
+    st.session_state[_problems_key(spec)] = problems
+    if not problems:
+        on_submit()
 
 
 def show_task_form(spec: TaskSpec, *, disabled: bool, on_submit: Callable[[], None]) -> None:
     """The settings form and its Run button; ``on_submit`` runs before the page's next run.
 
-    ``disabled`` greys everything out while a run is in progress, so nothing
-    on the form can rerun (and so cancel) it.
+    The inputs show the bounds of this process's device. ``disabled`` greys
+    everything out while a run is in progress, so nothing on the form can
+    rerun (and so cancel) it.
     """
+    fields = spec.fields_for(pick_device())
     with st.form(f"taskgate.form.{spec.key}"):
-        for start in range(0, len(spec.fields), FIELDS_PER_ROW):
-            row = spec.fields[start : start + FIELDS_PER_ROW]
+        for start in range(0, len(fields), FIELDS_PER_ROW):
+            row = fields[start : start + FIELDS_PER_ROW]
             for column, field in zip(st.columns(FIELDS_PER_ROW), row, strict=False):
                 with column:
                     _field_widget(spec, field, disabled)
-        st.form_submit_button("Run", type="primary", on_click=on_submit, disabled=disabled)
+        st.form_submit_button(
+            "Run",
+            type="primary",
+            on_click=_submit,
+            args=(spec, fields, on_submit),
+            disabled=disabled,
+        )
 
 
 def form_values(spec: TaskSpec) -> dict[str, object]:
     """The values the form holds now (inputs it never showed are left out)."""
-    values = {}
+    values: dict[str, object] = {}
     for field in spec.fields:
         key = widget_key(spec, field)
         if key in st.session_state:
-            values[field.name] = st.session_state[key]
+            value = st.session_state[key]
+            # An uploaded file arrives as Streamlit's UploadedFile; the checks take bytes.
+            values[field.name] = value.getvalue() if field.kind == "image" and value else value
     return values
 
 
@@ -107,7 +162,8 @@ def pin_values(spec: TaskSpec, values: Mapping[str, object]) -> None:
     set through ``st.session_state`` in a callback is kept.
     """
     for field in spec.fields:
-        if field.name in values:
+        # Streamlit refuses to set an upload through session_state; it keeps it anyway.
+        if field.name in values and field.kind != "image":
             st.session_state[widget_key(spec, field)] = values[field.name]
 
 
@@ -128,7 +184,8 @@ def apply_prefill(spec: TaskSpec) -> list[str] | None:
         return None
     problems = []
     for field in spec.fields:
-        if field.name not in settings:
+        # An image is recorded by its size only, so it cannot be filled in again.
+        if field.name not in settings or field.kind == "image":
             continue
         try:
             value: FieldValue = field.parse(settings[field.name])

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import streamlit as st
+from sqlalchemy import Engine
 
 from core.limiter import GroupSnapshot
-from core.ui.task_pages import TASK_PAGES
+from core.tasks.assignment import assignments
+from core.ui.task_pages import task_pages
 from core.ui.wording import plain
 
 
@@ -15,15 +17,17 @@ def occupancy_line(group: GroupSnapshot) -> str:
     return f"{line} · paused" if group.paused else line
 
 
-def show_task_list(snapshot: dict[str, GroupSnapshot]) -> None:
-    """One row per task page: a link, its group and the group's live state."""
+def show_task_list(engine: Engine, snapshot: dict[str, GroupSnapshot]) -> None:
+    """One row per task page: a link, its group as the admin assigned it, the group's state."""
     groups = {name.casefold(): group for name, group in snapshot.items()}
-    for page in TASK_PAGES:
+    stored = assignments(engine)
+    for page in task_pages():
+        name = stored.get(page.task.key, page.task.group)
         link, state = st.columns([2, 3], vertical_alignment="center")
-        link.page_link(page.path, label=page.task.title, icon=page.icon)
-        group = groups.get(page.task.group.casefold())
+        link.page_link(page.page, label=page.task.title, icon=page.task.icon)
+        group = groups.get(name.casefold())
         if group is None:
             line = "created with the default limit on its first run"
         else:
             line = occupancy_line(group)
-        state.caption(f"Group **{plain(page.task.group)}** · {line}")
+        state.caption(f"Group **{plain(name)}** · {line}")

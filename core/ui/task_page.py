@@ -24,6 +24,7 @@ import streamlit as st
 import torch
 
 from core.identity import NotAllowed
+from core.tasks.assignment import group_of
 from core.tasks.device import describe, pick_device
 from core.tasks.params import TaskParamError
 from core.tasks.registry import TaskSpec, get
@@ -81,7 +82,7 @@ def _request_run(spec: TaskSpec, device: torch.device) -> None:
     except TaskParamError as problem:
         st.session_state[_run_key(spec)] = Outcome("invalid", message=str(problem))
         return
-    settings = dataclasses.asdict(params)
+    settings = spec.settings(params)
     st.session_state[_run_key(spec)] = RunRequest(params=params, settings=settings)
 
 
@@ -115,8 +116,9 @@ def _show_prefill_notice(spec: TaskSpec) -> None:
 
 def show_task_page(task_key: str) -> None:
     """The page of the task called ``task_key``: header, form, then its run or last outcome."""
-    spec = get(task_key)
     app = get_app()
+    # The admin's assignment, read on every run of the page: a move applies to the next request.
+    spec = dataclasses.replace(get(task_key), group=group_of(app.engine, task_key))
     person = current_person()
     owner = person.owner
     may_run = access_of(app.settings).may_run(person)

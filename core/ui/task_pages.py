@@ -1,42 +1,56 @@
-"""Where each task's page lives, and the "Tasks" section of the app's navigation.
+"""Each task's page, made from its declaration: no page script per task.
 
-Titles come from the task registry, so a task is named the same in the
-navigation, on Home and on its own page.
+A task page is a function page (``st.Page(callable, url_path=task key)``), so
+a task discovered by :mod:`core.tasks.registry` gets its page, its place in the
+navigation and on Home without a file of its own. Titles and icons come from
+the task, so a task is named the same everywhere.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import streamlit as st
+from streamlit.navigation.page import StreamlitPage
 
-from core.tasks.registry import TASKS, TaskSpec
+from core.tasks import registry
+from core.tasks.registry import TaskSpec
+from core.ui.home_mark import take_mark
+from core.ui.task_page import show_task_page
+
+MY_RUNS_PATH = "pages/my_runs.py"
 
 
 @dataclass(frozen=True)
 class TaskPage:
     task: TaskSpec
-    path: str
-    """Script path relative to the entrypoint, as ``st.Page`` and ``st.switch_page`` take it."""
-    icon: str
+    page: StreamlitPage
+    """What ``st.page_link`` and ``st.switch_page`` take to reach it."""
 
 
-TASK_PAGES: tuple[TaskPage, ...] = (
-    TaskPage(TASKS["matmul"], "app_pages/matmul.py", ":material/grid_on:"),
-    TaskPage(TASKS["fractal"], "app_pages/fractal.py", ":material/blur_on:"),
-    TaskPage(TASKS["classifier"], "app_pages/classifier.py", ":material/scatter_plot:"),
-)
+def _show(task_key: str) -> None:
+    take_mark()  # a function page only ever runs under Home.py's navigation
+    show_task_page(task_key)
 
-MY_RUNS_PATH = "app_pages/my_runs.py"
+
+def _page(task: TaskSpec) -> StreamlitPage:
+    return st.Page(partial(_show, task.key), title=task.title, icon=task.icon, url_path=task.key)
+
+
+def task_pages() -> list[TaskPage]:
+    """Every task's page, in the registry's order."""
+    return [TaskPage(task, _page(task)) for task in registry.tasks().values()]
 
 
 def page_for(task_key: str) -> TaskPage | None:
-    """The page that runs ``task_key``, or None for a task no page offers."""
-    return next((page for page in TASK_PAGES if page.task.key == task_key), None)
+    """The page that runs ``task_key``, or None for a task this process does not know."""
+    task = registry.tasks().get(task_key)
+    return TaskPage(task, _page(task)) if task else None
 
 
-def task_navigation() -> list[st.Page]:
+def task_navigation() -> list[StreamlitPage]:
     """The navigation entries of the task pages, then My runs."""
-    pages = [st.Page(page.path, title=page.task.title, icon=page.icon) for page in TASK_PAGES]
+    pages = [page.page for page in task_pages()]
     pages.append(st.Page(MY_RUNS_PATH, title="My runs", icon=":material/history:"))
     return pages

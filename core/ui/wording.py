@@ -65,6 +65,14 @@ def estimate(eta_s: float | None) -> str:
 
 
 def settings_line(fields: tuple[FieldSpec, ...], params: Mapping[str, object]) -> str:
-    """A run's settings in form order, e.g. "Matrix size 1536 · Data type float32"."""
-    known = [f"{field.label} {params[field.name]}" for field in fields if field.name in params]
+    """A run's settings in form order, e.g. "Matrix size 1536 · Data type float32 · Soft on"."""
+    known = [
+        f"{field.label} {_setting(params[field.name])}" for field in fields if field.name in params
+    ]
     return " · ".join(known)
+
+
+def _setting(value: object) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)

@@ -7,7 +7,7 @@ from streamlit.testing.v1.element_tree import Block
 
 from tests.support.apptest import ROOT, as_read, home
 
-ADMIN_PAGE = str(ROOT / "app_pages" / "admin.py")
+ADMIN_PAGE = str(ROOT / "pages" / "admin.py")
 PASSWORD = "letmein-please"  # what the apptest_app fixture configures
 
 

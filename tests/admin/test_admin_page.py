@@ -9,6 +9,8 @@ import pytest
 from core.auth import ANONYMOUS, Actor, NotAuthorized
 from core.groups import GroupService, GroupSettings
 from core.limiter import GroupRemoved
+from core.tasks import registry
+from core.tasks.assignment import group_of
 from core.ui import bootstrap
 from db.models import utcnow
 from tests.admin.apptest_admin import (
@@ -199,10 +201,21 @@ def test_renaming_and_deleting_an_idle_group(apptest_app):
     names = set(bootstrap.started_app().limiter.snapshot())
     assert "Batch" in names and "B" not in names
     assert at.selectbox(key="admin:edit-choice").value == "Batch"
+    engine = bootstrap.started_app().engine
+    b_tasks = sorted(key for key, task in registry.tasks().items() if task.group == "B")
+    assert b_tasks and all(group_of(engine, key) == "Batch" for key in b_tasks)
 
+    # Its tasks carried the rename along; deleting it first asks where they go.
     at = at.button(key="admin:delete").click().run()
-    assert "Deleted group Batch." in successes(at)
+    (warning,) = at.warning
+    assert warning.value.startswith(f"Group Batch has {len(b_tasks)} task(s) (")
+    assert "Batch" in bootstrap.started_app().limiter.snapshot()
+    assert at.button(key="admin:delete-move").disabled
+    at.selectbox(key="admin:tasks-target").select("A").run()
+    at = at.button(key="admin:delete-move").click().run()
+    assert "Deleted group Batch. Its tasks now run in group A." in successes(at)
     assert "Batch" not in bootstrap.started_app().limiter.snapshot()
+    assert all(group_of(engine, key) == "A" for key in b_tasks)
 
 
 def test_deleting_a_busy_group_asks_first_and_turns_its_queue_away(apptest_app):
@@ -219,7 +232,11 @@ def test_deleting_a_busy_group_asks_first_and_turns_its_queue_away(apptest_app):
         assert "A" in limiter.snapshot() and not waiter.done.is_set()
 
         at = at.button(key="admin:delete-confirm").click().run()
-        assert "Deleted group A." in successes(at)
+        assert "A" in limiter.snapshot() and not waiter.done.is_set()
+        # Group A has tasks too: they need a group before it goes.
+        at.selectbox(key="admin:tasks-target").select("B").run()
+        at = at.button(key="admin:delete-move").click().run()
+        assert "Deleted group A. Its tasks now run in group B." in successes(at)
         assert waiter.done.wait(5) and isinstance(waiter.error, GroupRemoved)
         assert not holder.done.is_set()
     finally:

@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 
 from db.engine import dispose_engines, get_engine
 from db.models import TaskRun
-from tests.support.browser import wait_for_app_idle
+from tests.support.browser import visit_home, wait_for_app_idle
 from tests.support.server import streamlit_server
 
 pytestmark = pytest.mark.browser
@@ -24,6 +24,7 @@ def _open(browser, url: str, path: str):
 
 def test_sigterm_records_running_and_queued_requests_as_cancelled(browser, server_env, tmp_path):
     with streamlit_server(tmp_path, server_env) as server:
+        visit_home(browser, server)  # see the ``server`` fixture in tests/conftest.py
         running = _open(browser, server.url, "matmul")
         running.get_by_role("spinbutton", name="Matrix size").fill("2048")
         running.get_by_role("spinbutton", name="Repeats").fill("100")

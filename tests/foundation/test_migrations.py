@@ -23,6 +23,7 @@ TABLES = {
     "limiter_ticket",
     "occupancy_minute",
     "guest_profile",
+    "task_group",
 }
 
 

@@ -8,34 +8,32 @@ from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
 from core.app import App
-from core.ui import bootstrap, task_pages
+from core.tasks import registry
+from core.ui import bootstrap
 from db.models import TaskRun
-from tests.support.apptest import home
+from tests.support.apptest import home, switch_to
 
-TASK_PAGES = {page.task.key: page.path for page in task_pages.TASK_PAGES}
-"""Each task's page script, by task key."""
+TASK_PAGES = {key: key for key in registry.tasks()}
+"""Each task's page, by task key: its URL path, which is the key itself."""
 
-SMALL_SETTINGS = {
-    "matmul": {"n": 128, "repeats": 3},
-    "fractal": {"width": 96, "height": 64, "max_iter": 32},
-    "classifier": {"samples": 200, "hidden": 8, "layers": 1, "epochs": 20},
-}
-"""Settings that finish in well under a second on a small CPU."""
+SMALL_SETTINGS = {key: dict(task.quick_settings) for key, task in registry.tasks().items()}
+"""Settings that finish in well under a second on a small CPU, as each task declares."""
 
 
-def open_page(path: str, timeout_s: float = 30) -> AppTest:
-    """An AppTest that has run Home, then switched to ``path`` and run it."""
+def open_page(page: str, timeout_s: float = 30) -> AppTest:
+    """An AppTest that has run Home, then switched to ``page`` (see ``switch_to``) and run it."""
     at = home(timeout_s).run()
     assert not at.exception, at.exception
-    return at.switch_page(path).run()
+    return switch_to(at, page).run()
 
 
 def fill_form(at: AppTest, task: str, settings: Mapping[str, object]) -> None:
     """Set form inputs by field name (their keys are ``taskgate.form.<task>.<field>``)."""
+    kinds = {field.name: field.kind for field in registry.get(task).fields}
     for name, value in settings.items():
         key = f"taskgate.form.{task}.{name}"
-        widget = at.selectbox(key=key) if isinstance(value, str) else at.number_input(key=key)
-        widget.set_value(value)
+        widgets = {"choice": at.selectbox, "text": at.text_input, "bool": at.toggle}
+        widgets.get(kinds[name], at.number_input)(key=key).set_value(value)
 
 
 def press_run(at: AppTest) -> AppTest:

@@ -16,9 +16,9 @@ from tests.pages.helpers import (
     press_run,
     started_app,
 )
-from tests.support.apptest import page_text
+from tests.support.apptest import page_text, switch_to
 
-MY_RUNS = "app_pages/my_runs.py"
+MY_RUNS = "pages/my_runs.py"
 
 
 def _add_run(app, owner: str, task: str, params: dict, minutes_ago: float) -> None:
@@ -44,14 +44,14 @@ def test_no_runs_yet_says_so_and_links_the_task_pages(apptest_app):
     at = open_page(MY_RUNS)
     assert not at.exception, at.exception
     assert [info.value for info in at.info] == ["No runs yet. Start one from a task page:"]
-    assert len(at.get("page_link")) == 3
+    assert len(at.get("page_link")) == len(TASK_PAGES)
 
 
 def test_lists_this_sessions_runs_newest_first_with_status_group_times_and_settings(apptest_app):
     at = open_page(TASK_PAGES["matmul"])
     fill_form(at, "matmul", SMALL_SETTINGS["matmul"])
     at = press_run(at)
-    at.switch_page(TASK_PAGES["fractal"]).run()
+    switch_to(at, TASK_PAGES["fractal"]).run()
     fill_form(at, "fractal", SMALL_SETTINGS["fractal"])
     at = press_run(at)
     _add_run(started_app(), "someone-else", "matmul", {"n": 64}, minutes_ago=1)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from core.tasks import registry
 from core.ui.wording import plain
+from tests.admin.apptest_admin import sentence_below
 from tests.pages.helpers import (
     SMALL_SETTINGS,
     TASK_PAGES,
@@ -16,7 +18,7 @@ from tests.pages.helpers import (
 )
 from tests.support.apptest import page_text
 
-USER_PAGES = ["app_pages/home.py", *TASK_PAGES.values(), "app_pages/my_runs.py"]
+USER_PAGES = ["pages/home.py", *TASK_PAGES.values(), "pages/my_runs.py"]
 
 
 @pytest.mark.parametrize("path", USER_PAGES)
@@ -27,22 +29,18 @@ def test_every_user_page_renders_without_exception(apptest_app, path):
 
 
 def test_home_lists_every_task_page_with_its_group_and_live_state(apptest_app):
-    at = open_page("app_pages/home.py")
+    at = open_page("pages/home.py")
     text = page_text(at)
     assert "Group **A** · 0/1 running · 0 queued" in text
     assert "Group **B** · 0/1 running · 0 queued" in text
     links = {element.proto.label: element.proto.page for element in at.get("page_link")}
-    assert set(links) == {
-        "Matrix-multiply benchmark",
-        "Fractal renderer",
-        "Train a small classifier",
-    }
+    assert set(links) == {task.title for task in registry.tasks().values()}
 
 
 @pytest.mark.parametrize("task", TASK_PAGES)
 def test_task_page_names_its_group_and_device(apptest_app, task):
     at = open_page(TASK_PAGES[task])
-    group = {"matmul": "A", "fractal": "B", "classifier": "A"}[task]
+    group = registry.get(task).group  # seeded from its default at start
     assert f"Runs in group **{group}**" in page_text(at)
     assert "CPU" in page_text(at)
 
@@ -66,7 +64,7 @@ def test_fractal_runs_on_cpu_and_shows_the_image(apptest_app):
     at = press_run(at)
     assert not at.exception, at.exception
     (image_list,) = at.get("image")
-    assert "Mandelbrot set, 96 × 64 pixels, 32 iterations" in image_list.proto.imgs[0].caption
+    assert "Mandelbrot set, 256 × 64 pixels, 1024 iterations" in image_list.proto.imgs[0].caption
     assert "for a slot in group B" in page_text(at)
 
 
@@ -103,21 +101,33 @@ def test_the_form_keeps_the_values_that_ran(apptest_app):
     assert not at.number_input(key="taskgate.form.matmul.n").disabled
 
 
+def test_the_cpu_bounds_show_on_the_form_before_run(apptest_app):
+    at = open_page(TASK_PAGES["matmul"])
+    assert at.selectbox(key="taskgate.form.matmul.dtype").options == ["float32", "bfloat16"]
+    assert "Float16 needs a GPU" in at.selectbox(key="taskgate.form.matmul.dtype").help
+    assert "Between 64 and 2048" in at.number_input(key="taskgate.form.matmul.n").help
+
+
+def test_an_out_of_range_number_gets_its_sentence_next_to_the_field(apptest_app):
+    at = open_page(TASK_PAGES["matmul"])
+    fill_form(at, "matmul", {"n": 4096, "repeats": 0})
+    at = press_run(at)
+    assert not at.exception, at.exception
+    sentences = {
+        "taskgate.form.matmul.n": "Matrix size must be a whole number between 64 and 2048.",
+        "taskgate.form.matmul.repeats": "Repeats must be a whole number between 1 and 100.",
+    }
+    for key, sentence in sentences.items():
+        assert sentence_below(at, key) == plain(sentence)
+    assert not at.metric and recorded_runs(started_app()) == []
+    fill_form(at, "matmul", SMALL_SETTINGS["matmul"])
+    at = press_run(at)
+    assert not at.error and [metric.label for metric in at.metric][0] == "Best"
+
+
 @pytest.mark.parametrize(
     ("task", "settings", "sentence"),
     [
-        (
-            "matmul",
-            {"dtype": "float16"},
-            "Float16 matrix multiply is far slower than float32 on CPU, "
-            "so choose float32 or bfloat16.",
-        ),
-        (
-            "matmul",
-            {"n": 4096},
-            "On the CPU the matrix size can be at most 2048, "
-            "so that a run stops promptly when cancelled.",
-        ),
         (
             "classifier",
             {"samples": 20000, "hidden": 512, "layers": 6},

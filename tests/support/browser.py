@@ -64,3 +64,13 @@ def wait_for_app_idle(page, timeout_ms: int = APP_IDLE_TIMEOUT_MS) -> None:
     page.wait_for_selector(
         '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms
     )
+
+
+def visit_home(browser, server, timeout_ms: int = 60_000) -> None:
+    """Open Home once and wait for it, so the server has run ``st.navigation``."""
+    page = browser.new_page()
+    try:
+        page.goto(server.url)
+        wait_for_app_idle(page, timeout_ms)
+    finally:
+        page.close()

@@ -7,12 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-SMALL_PARAMS: dict[str, dict[str, object]] = {
-    "matmul": {"n": 64, "repeats": 3},
-    "fractal": {"width": 256, "height": 64, "max_iter": 1024},
-    "classifier": {"dataset": "moons", "samples": 200, "hidden": 16, "layers": 1, "epochs": 50},
-}
-"""Per task: quick on CPU, yet with at least three progress calls."""
+from core.tasks import registry
 
 
 class Cancelled(BaseException):
@@ -71,7 +66,8 @@ def cancel_on_call() -> Callable[[int], CancelOnCall]:
 
 @pytest.fixture
 def small_params() -> dict[str, dict[str, object]]:
-    return SMALL_PARAMS
+    """Per task: its declared quick settings (fast on the CPU, with several progress steps)."""
+    return {key: dict(task.quick_settings) for key, task in registry.tasks().items()}
 
 
 def device_state_in(error: BaseException) -> list[str]:

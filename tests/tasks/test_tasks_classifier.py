@@ -14,7 +14,7 @@ EASY = {"samples": 400, "hidden": 32, "layers": 2, "epochs": 150, "learning_rate
 @pytest.mark.parametrize("dataset", ["moons", "circles"])
 def test_easy_data_is_learnt_well_above_chance(dataset, cpu, progress_log):
     result = classifier.train_classifier(
-        classifier.parse({**EASY, "dataset": dataset}), progress_log, cpu
+        classifier.parse({**EASY, "dataset": dataset}, cpu), progress_log, cpu
     )
 
     assert result.classes == 2
@@ -25,7 +25,7 @@ def test_easy_data_is_learnt_well_above_chance(dataset, cpu, progress_log):
 
 
 def test_default_spirals_are_learnt(cpu, progress_log):
-    result = classifier.train_classifier(classifier.parse({}), progress_log, cpu)
+    result = classifier.train_classifier(classifier.parse({}, cpu), progress_log, cpu)
     assert result.classes == 3
     assert result.train_accuracy > 0.9
     assert result.test_accuracy > 0.8
@@ -33,7 +33,7 @@ def test_default_spirals_are_learnt(cpu, progress_log):
 
 def test_result_arrays_are_ready_to_plot(cpu, progress_log):
     raw = {"dataset": "spirals", "arms": 4, "samples": 402, "epochs": 10}
-    result = classifier.train_classifier(classifier.parse(raw), progress_log, cpu)
+    result = classifier.train_classifier(classifier.parse(raw, cpu), progress_log, cpu)
 
     assert result.points.shape == (400, 2)  # rounded down to balance the four classes
     assert result.points.dtype == np.float32
@@ -53,7 +53,7 @@ def test_result_arrays_are_ready_to_plot(cpu, progress_log):
 
 def test_grid_is_indexed_row_y_column_x(cpu, progress_log):
     raw = {**EASY, "dataset": "moons", "noise": 0.0}
-    result = classifier.train_classifier(classifier.parse(raw), progress_log, cpu)
+    result = classifier.train_classifier(classifier.parse(raw, cpu), progress_log, cpu)
     column = np.abs(result.grid_x[None, :] - result.points[:, :1]).argmin(axis=1)
     row = np.abs(result.grid_y[None, :] - result.points[:, 1:]).argmin(axis=1)
     assert (result.grid_class[row, column] == result.labels).mean() > 0.9
@@ -61,9 +61,11 @@ def test_grid_is_indexed_row_y_column_x(cpu, progress_log):
 
 def test_same_seed_same_run_and_other_seed_other_run(cpu, progress_log):
     raw = {"dataset": "spirals", "samples": 300, "epochs": 30}
-    first = classifier.train_classifier(classifier.parse(raw), progress_log, cpu)
-    again = classifier.train_classifier(classifier.parse(raw), progress_log, cpu)
-    other = classifier.train_classifier(classifier.parse({**raw, "seed": 1}), progress_log, cpu)
+    first = classifier.train_classifier(classifier.parse(raw, cpu), progress_log, cpu)
+    again = classifier.train_classifier(classifier.parse(raw, cpu), progress_log, cpu)
+    other = classifier.train_classifier(
+        classifier.parse({**raw, "seed": 1}, cpu), progress_log, cpu
+    )
 
     assert again.loss_curve == first.loss_curve
     assert np.array_equal(again.points, first.points)
@@ -73,7 +75,9 @@ def test_same_seed_same_run_and_other_seed_other_run(cpu, progress_log):
 
 def test_global_random_state_is_left_alone(cpu, progress_log):
     before = torch.random.get_rng_state()
-    classifier.train_classifier(classifier.parse({"epochs": 10, "samples": 100}), progress_log, cpu)
+    classifier.train_classifier(
+        classifier.parse({"epochs": 10, "samples": 100}, cpu), progress_log, cpu
+    )
     assert torch.equal(torch.random.get_rng_state(), before)
 
 
@@ -91,7 +95,7 @@ def test_networks_too_slow_to_cancel_promptly_are_refused_on_cpu_with_a_sample_b
 
 def test_trains_on_cuda(cuda, progress_log):
     result = classifier.train_classifier(
-        classifier.parse({**EASY, "dataset": "moons"}), progress_log, cuda
+        classifier.parse({**EASY, "dataset": "moons"}, cuda), progress_log, cuda
     )
     assert result.device_name.endswith("(CUDA)")
     assert result.test_accuracy > 0.9

@@ -43,8 +43,12 @@ def test_default_parameters_run_on_cpu(cpu, progress_log):
     assert result.relative_error < 1e-5
 
 
-def test_float16_is_refused_on_cpu(cpu):
-    with pytest.raises(TaskParamError, match="^Float16 .* choose float32 or bfloat16\\.$"):
+def test_float16_is_not_offered_on_cpu_and_refused_there(cpu):
+    (dtype,) = [field for field in matmul.TASK.fields_for(cpu) if field.name == "dtype"]
+    assert dtype.choices == ("float32", "bfloat16")
+    assert "Float16 needs a GPU" in dtype.help
+    only_on_gpu = "^Data type can be float16 only on a GPU; on this device choose float32 or"
+    with pytest.raises(TaskParamError, match=only_on_gpu):
         matmul.parse({"dtype": "float16"}, cpu)
 
 
@@ -65,7 +69,11 @@ def test_largest_size_fits_the_cpu_memory_budget(cpu):
 
 def test_sizes_too_slow_to_cancel_promptly_are_refused_on_cpu(cpu):
     assert matmul.parse({"n": matmul.CPU_MAX_N}, cpu).n == matmul.CPU_MAX_N
-    with pytest.raises(TaskParamError, match="^On the CPU the matrix size can be at most 2048"):
+    (size,) = [field for field in matmul.TASK.fields_for(cpu) if field.name == "n"]
+    assert size.max == 2048 and "On the CPU at most 2048" in size.help
+    with pytest.raises(
+        TaskParamError, match="^Matrix size must be a whole number between 64 and 2048"
+    ):
         matmul.parse({"n": matmul.CPU_MAX_N + 64}, cpu)
 
 

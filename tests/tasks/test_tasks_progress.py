@@ -2,7 +2,9 @@
 
 import pytest
 
-from core.tasks.registry import TASKS
+from core.tasks import registry
+
+TASKS = registry.tasks()
 
 
 @pytest.mark.parametrize("key", TASKS)

@@ -1,4 +1,4 @@
-"""The Admin page's widgets and charts (app_pages/admin.py only calls ``show_admin_page``)."""
+"""The Admin page's widgets and charts (pages/admin.py only calls ``show_admin_page``)."""
 
 from core.ui.admin.page import show_admin_page
 

@@ -25,6 +25,7 @@ from core.groups import (
     clean_form,
 )
 from core.limiter import GroupSnapshot
+from core.tasks.assignment import AssignmentError, TasksNeedAGroup
 from core.ui.admin.group_form import field_keys, group_fields, show_errors
 from core.ui.group_cards import group_state_line
 from core.ui.wording import plain
@@ -35,6 +36,8 @@ _BASE = "admin:edit-base"
 _CONFIRM_DELETE = "admin:confirm-delete"
 _STALE = "admin:stale"
 _CHOICE = "admin:edit-choice"
+_TASKS_NEED_GROUP = "admin:tasks-need-group"
+_TASKS_TARGET = "admin:tasks-target"
 _EDIT = "edit"
 _CREATE = "create"
 
@@ -149,7 +152,7 @@ def _show_edit(service: GroupService, actor: Actor, records: list[GroupRecord]) 
         st.error(plain(stale))
         if st.button("Reload the group", key="admin:reload", type="primary"):
             _reload(service, base)
-    _show_delete(service, actor, base)
+    _show_delete(service, actor, base, [record.name for record in records])
 
 
 def _save(
@@ -191,7 +194,11 @@ def _reload(service: GroupService, base: GroupRecord) -> None:
     st.rerun()
 
 
-def _show_delete(service: GroupService, actor: Actor, base: GroupRecord) -> None:
+def _show_delete(service: GroupService, actor: Actor, base: GroupRecord, names: list[str]) -> None:
+    asked = st.session_state.get(_TASKS_NEED_GROUP)
+    if asked is not None and asked[:2] == (base.id, base.version):
+        _show_task_target(service, actor, base, names, sentence=asked[2], confirm=asked[3])
+        return
     confirming = st.session_state.get(_CONFIRM_DELETE) == (base.id, base.version)
     if not confirming:
         if st.button(f"Delete group {plain(base.name)}", key="admin:delete"):
@@ -206,19 +213,58 @@ def _show_delete(service: GroupService, actor: Actor, base: GroupRecord) -> None
         st.rerun()
 
 
-def _delete(service: GroupService, actor: Actor, base: GroupRecord, *, confirm: bool) -> None:
+def _show_task_target(
+    service: GroupService,
+    actor: Actor,
+    base: GroupRecord,
+    names: list[str],
+    *,
+    sentence: str,
+    confirm: bool,
+) -> None:
+    """A group with tasks is deleted only once the admin says which group takes them."""
+    st.warning(sentence, icon="⚠️")
+    others = [name for name in names if name != base.name]
+    if not others:
+        st.info("Create another group first: its tasks need a group to move to.")
+    target = st.selectbox(
+        "Move its tasks to", others, index=None, placeholder="Choose a group", key=_TASKS_TARGET
+    )
+    move, keep, _ = st.columns([2, 1, 2])
+    if move.button(
+        "Move them and delete", key="admin:delete-move", type="primary", disabled=target is None
+    ):
+        _delete(service, actor, base, confirm=confirm, move_tasks_to=target)
+    if keep.button("Keep it", key="admin:delete-keep"):
+        st.session_state.pop(_TASKS_NEED_GROUP, None)
+        st.rerun()
+
+
+def _delete(
+    service: GroupService,
+    actor: Actor,
+    base: GroupRecord,
+    *,
+    confirm: bool,
+    move_tasks_to: str | None = None,
+) -> None:
     try:
-        service.delete(actor, base.name, base.version, confirm=confirm)
+        service.delete(actor, base.name, base.version, confirm=confirm, move_tasks_to=move_tasks_to)
     except ConfirmationNeeded as needed:
         st.session_state[_CONFIRM_DELETE] = (base.id, base.version)
         st.session_state[_CONFIRM_TEXT] = str(needed)
         st.rerun()
-    except (GroupError, NotAuthorized) as error:
+    except TasksNeedAGroup as needed:
+        st.session_state[_TASKS_NEED_GROUP] = (base.id, base.version, str(needed), confirm)
+        st.rerun()
+    except (GroupError, AssignmentError, NotAuthorized) as error:
         st.error(plain(str(error)))
         return
+    st.session_state.pop(_TASKS_NEED_GROUP, None)
     _set_base(None)
     st.session_state.pop(_CHOICE, None)
-    _flash(f"Deleted group {plain(base.name)}.")
+    moved = f" Its tasks now run in group {plain(move_tasks_to)}." if move_tasks_to else ""
+    _flash(f"Deleted group {plain(base.name)}.{moved}")
 
 
 def _show_create(service: GroupService, actor: Actor) -> None:

@@ -1,4 +1,4 @@
-"""The Admin page: a sign-in gate, then the live view, the group editor, history and audit.
+"""The Admin page: a sign-in gate, then the live view, groups, tasks, history and audit.
 
 Who gets in: a signed-in person listed in ``TASKGATE_ADMINS`` at once, named
 in the audit log; a signed-in person who is not listed never (not even with
@@ -21,10 +21,11 @@ from core.ui.admin.editor import show_group_editor
 from core.ui.admin.history import show_history
 from core.ui.admin.live import show_live
 from core.ui.admin.sign_in import show_sign_in, show_signed_in_bar, signed_in_actor
+from core.ui.admin.tasks import show_task_assignments
 from core.ui.owner import access_of, signed_in_person
 from core.ui.wording import plain
 
-SECTIONS = ("Live", "Groups", "History", "Audit log")
+SECTIONS = ("Live", "Groups", "Tasks", "History", "Audit log")
 
 
 def page_actor(app: App) -> Actor | None:
@@ -66,6 +67,8 @@ def show_admin_page(app: App) -> None:
         show_live(app)
     elif section == "Groups":
         show_group_editor(service, actor, app.limiter.snapshot())
+    elif section == "Tasks":
+        show_task_assignments(app, actor, [record.name for record in service.groups()])
     elif section == "History":
         show_history(app, [record.name for record in service.groups()])
     else:

@@ -4,8 +4,10 @@ import streamlit as st
 
 from core.ui.bootstrap import get_app
 from core.ui.group_cards import show_group_cards
+from core.ui.navigation import enter_page
 from core.ui.task_list import show_task_list
 
+enter_page()
 app = get_app()
 
 st.title(":material/traffic: Taskgate")
@@ -20,7 +22,7 @@ st.markdown(
 def live_groups() -> None:
     snapshot = app.limiter.snapshot()
     st.subheader("Tasks")
-    show_task_list(snapshot)
+    show_task_list(app.engine, snapshot)
     st.subheader("Groups")
     show_group_cards(snapshot)
 

@@ -1,5 +1,0 @@
-"""Fractal renderer page: its form, its run through its group, its result."""
-
-from core.ui.task_page import show_task_page
-
-show_task_page("fractal")
