@@ -17,28 +17,37 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.ui.account import show_account
 from core.ui.bootstrap import get_app
 from core.ui.home_mark import leave_mark, take_mark
+from core.ui.owner import access_of
 from core.ui.task_pages import task_navigation
 
 HOME_PATH = "pages/home.py"
 ADMIN_PATH = "pages/admin.py"
 
 
-def page_sections() -> dict[str, list[st.Page]]:
-    """Every page of the app by sidebar section."""
-    return {
+def page_sections(*, with_admin: bool = True) -> dict[str, list[st.Page]]:
+    """Every page of the app by sidebar section; the Admin section only for who may open it."""
+    sections = {
         "Taskgate": [st.Page(HOME_PATH, title="Home", icon=":material/home:", default=True)],
         "Tasks": task_navigation(),
-        "Admin": [st.Page(ADMIN_PATH, title="Admin", icon=":material/admin_panel_settings:")],
     }
+    if with_admin:
+        sections["Admin"] = [
+            st.Page(ADMIN_PATH, title="Admin", icon=":material/admin_panel_settings:")
+        ]
+    return sections
 
 
 def show_app() -> None:
     """Home.py: set the layout, start the process's services once, run the chosen page."""
-    st.set_page_config(page_title="Taskgate", page_icon=":material/traffic:", layout="wide")
-    get_app()
-    page = st.navigation(page_sections())
+    # An emoji, not a :material/ icon: Streamlit fetches a material favicon from
+    # fonts.gstatic.com (the icons in the page come from a font it ships), which fails offline.
+    st.set_page_config(page_title="Taskgate", page_icon="🚦", layout="wide")
+    app = get_app()
+    person = show_account()
+    page = st.navigation(page_sections(with_admin=access_of(app.settings).may_open_admin(person)))
     leave_mark()
     page.run()
 
