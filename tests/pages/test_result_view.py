@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from core.ui.wording import plain
+
 
 def _every_part() -> None:
     import numpy as np
@@ -34,7 +36,7 @@ def test_every_part_is_drawn_in_order_with_downloads():
         ("Best", "1 s"),
         ("Worst", "2 s"),
     ]
-    assert at.markdown[0].value == "Typed by \\*someone\\* \\[link\\]\\(http://x\\)"
+    assert at.markdown[0].value == plain("Typed by *someone* [link](http://x)")
     assert at.dataframe[0].value["s"].tolist() == [1.0, 2.0]
     assert [caption.value for caption in at.caption] == ["Every run", "a note"]
     assert len(at.get("plotly_chart")) == 1
