@@ -35,6 +35,17 @@ class Settings:
     admin_password: str | None = None
     limiter: str = "local"
     lease_ttl_s: float = 15.0
+    workers: str = "embedded"
+    """"embedded": the web server runs tasks in its own worker processes;
+    "external": only ``python -m core.worker`` processes do (needs the shared limiter)."""
+    result_max_bytes: int = 16 * 1024**2
+    cancel_grace_s: float = 5.0
+    single_owner: str | None = None
+    """Every request is made by this one owner, in every tab and after a reload: for a
+    one-person install without sign-in, and for the browser tests."""
+    task_modules: tuple[str, ...] = ()
+    """Modules imported by the web server and every worker process before tasks are
+    looked up, so that they can add tasks to the registry (tests add theirs so)."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -99,6 +110,16 @@ def _database_url(name: str, raw: str) -> str:
     return value
 
 
+def _module_names(name: str, raw: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for module in names:
+        if not all(piece.isidentifier() for piece in module.split(".")):
+            raise SettingsError(
+                f"{name} must be a comma-separated list of Python module names, not {raw!r}."
+            )
+    return names
+
+
 # field name -> (variable, parser)
 _FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "database_url": ("TASKGATE_DATABASE_URL", _database_url),
@@ -108,6 +129,11 @@ _FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "admin_password": ("TASKGATE_ADMIN_PASSWORD", _text),
     "limiter": ("TASKGATE_LIMITER", _one_of("local", "shared")),
     "lease_ttl_s": ("TASKGATE_LEASE_TTL_S", _seconds_between(1.0, 3600.0)),
+    "workers": ("TASKGATE_WORKERS", _one_of("embedded", "external")),
+    "result_max_bytes": ("TASKGATE_RESULT_MAX_BYTES", _int_between(1024, 1024**3)),
+    "cancel_grace_s": ("TASKGATE_CANCEL_GRACE_S", _seconds_between(0.0, 600.0)),
+    "single_owner": ("TASKGATE_SINGLE_OWNER", _text),
+    "task_modules": ("TASKGATE_TASK_MODULES", _module_names),
 }
 
 
@@ -120,4 +146,10 @@ def load_settings(environ: Mapping[str, str], secrets: Mapping[str, Any] | None 
             raw = str(secrets[variable])
         if raw is not None:
             values[field] = parse(variable, raw)
-    return Settings(**values)
+    settings = Settings(**values)
+    if settings.workers == "external" and settings.limiter != "shared":
+        raise SettingsError(
+            "TASKGATE_WORKERS=external needs TASKGATE_LIMITER=shared, so that the worker "
+            "processes and the web server share one set of limits."
+        )
+    return settings

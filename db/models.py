@@ -11,7 +11,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, func
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    func,
+)
 from sqlmodel import Field, SQLModel
 
 GROUP_NAME_MAX = 64
@@ -26,6 +36,7 @@ RUN_STATUSES = (
     "lost",
 )
 FINISHED_STATUSES = RUN_STATUSES[2:]
+ACTIVE_STATUSES = RUN_STATUSES[:2]
 
 
 def utcnow() -> datetime:
@@ -77,14 +88,27 @@ Index("uq_group_name_ci", func.lower(ConcurrencyGroup.__table__.c.name), unique=
 
 
 class TaskRun(SQLModel, table=True):
-    """One request for a slot, for its whole life: queued, running, then an outcome."""
+    """One run, durable from request to outcome: queued, running, then a final status.
+
+    The queue order of a group is ``(enqueued_at, id)``. A queued run is
+    claimed by one dispatcher (``worker_id``), which then holds a lease on it
+    (``lease_expires_at``) and renews it while the run is queued or running;
+    a run whose lease ran out is found by any process's sweep (core/worker/store.py).
+    ``cancel_requested_at`` is a request; the dispatcher that holds the run
+    carries it out and writes the final status.
+    """
 
     __tablename__ = "task_run"
     __table_args__ = (
         CheckConstraint(_status_check(), name="ck_run_status"),
+        CheckConstraint(
+            "progress_fraction IS NULL OR (progress_fraction >= 0 AND progress_fraction <= 1)",
+            name="ck_run_progress",
+        ),
         Index("ix_task_run_group_enqueued", "group_name", "enqueued_at"),
         Index("ix_task_run_owner_enqueued", "owner", "enqueued_at"),
         Index("ix_task_run_status", "status"),
+        Index("ix_task_run_worker", "worker_id"),
     )
 
     id: str = Field(primary_key=True, max_length=32)
@@ -99,6 +123,47 @@ class TaskRun(SQLModel, table=True):
     error: str | None = None
     host: str = ""
     pid: int = 0
+    progress_fraction: float | None = None
+    progress_message: str | None = None
+    device: str = ""
+    worker_id: str | None = Field(default=None, max_length=32)
+    lease_expires_at: datetime | None = None
+    cancel_requested_at: datetime | None = None
+    cancelled_by: str | None = None
+
+
+class RunResult(SQLModel, table=True):
+    """A succeeded run's result, encoded by core/worker/codec.py; deleted with its run."""
+
+    __tablename__ = "run_result"
+
+    run_id: str = Field(
+        sa_column=Column(
+            String(32), ForeignKey("task_run.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    size: int
+
+
+class Worker(SQLModel, table=True):
+    """One dispatcher process: where it runs, what it serves, and whether it is alive.
+
+    ``heartbeat_at`` is renewed with its runs' leases; ``stopped_at`` is set
+    on a clean stop. Rows are kept for the admin's view of workers.
+    """
+
+    __tablename__ = "worker"
+
+    id: str = Field(primary_key=True, max_length=32)
+    host: str = ""
+    pid: int = 0
+    device: str = ""
+    groups: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    capacity: int | None = None
+    started_at: datetime = Field(default_factory=utcnow)
+    heartbeat_at: datetime = Field(default_factory=utcnow)
+    stopped_at: datetime | None = None
 
 
 class OccupancySample(SQLModel, table=True):

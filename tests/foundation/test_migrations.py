@@ -22,6 +22,8 @@ TABLES = {
     "app_setting",
     "limiter_ticket",
     "occupancy_minute",
+    "run_result",
+    "worker",
 }
 
 

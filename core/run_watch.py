@@ -1,0 +1,295 @@
+"""What pages show of durable runs, read by one thread per web process and handed to waiters.
+
+A page waiting on a run does not poll the database: its script thread calls
+``RunWatcher.wait`` with what it last showed and blocks (with a slow
+timeout, so it can pass Streamlit's stop check). One watcher thread reads
+every watched run in one query every ``interval_s``, and the queue order of
+the groups those runs wait in in a second, and wakes a waiter only when
+something it shows changed: status, queue position, the ETA (rounded),
+progress (to the percent) or its message. 200 pages watching cost two
+queries per interval, not 200.
+
+Runs nobody waited on for ``forget_after_s`` are no longer read.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from core.limiter import GroupSnapshot
+from core.limiter.eta import DurationEstimate
+from db.models import TaskRun
+
+log = logging.getLogger(__name__)
+
+RUNS = TaskRun.__table__
+
+WATCH_INTERVAL_S = 0.25
+FORGET_AFTER_S = 10.0
+
+_COLUMNS = (
+    RUNS.c.id,
+    RUNS.c.task,
+    RUNS.c.group_name,
+    RUNS.c.owner,
+    RUNS.c.status,
+    RUNS.c.params,
+    RUNS.c.enqueued_at,
+    RUNS.c.started_at,
+    RUNS.c.finished_at,
+    RUNS.c.progress_fraction,
+    RUNS.c.progress_message,
+    RUNS.c.device,
+    RUNS.c.error,
+    RUNS.c.cancel_requested_at,
+)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """Stored times are UTC; SQLite hands them back without a time zone."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def _eta_bucket(eta_s: float | None) -> float | None:
+    """Round an estimate to what a person can tell apart: 5 s under a minute, else minutes."""
+    if eta_s is None:
+        return None
+    if eta_s < 60:
+        return 5.0 * math.ceil(eta_s / 5)
+    return 60.0 * math.ceil(eta_s / 60)
+
+
+@dataclass(frozen=True)
+class RunView:
+    """One run as a page shows it; ``position`` and ``queued`` only while queued."""
+
+    id: str
+    task: str
+    group: str
+    owner: str
+    status: str
+    params: Mapping[str, Any]
+    enqueued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    progress_fraction: float | None
+    progress_message: str | None
+    device: str
+    error: str | None
+    cancel_requested: bool
+    position: int | None = None
+    queued: int | None = None
+    paused: bool = False
+    eta_s: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("queued", "running")
+
+    def shown(self) -> tuple:
+        """What a page draws from this view: a waiter wakes when this changes."""
+        fraction = None if self.progress_fraction is None else round(self.progress_fraction, 2)
+        return (
+            self.status,
+            self.position,
+            self.queued,
+            self.paused,
+            self.eta_s,
+            fraction,
+            self.progress_message,
+            self.device,
+            self.cancel_requested,
+        )
+
+
+def read_views(connection, run_ids: Iterable[str]) -> dict[str, RunView]:
+    """The runs ``run_ids`` (without queue positions) in one query."""
+    ids = list(run_ids)
+    if not ids:
+        return {}
+    rows = connection.execute(select(*_COLUMNS).where(RUNS.c.id.in_(ids))).all()
+    return {
+        row.id: RunView(
+            id=row.id,
+            task=row.task,
+            group=row.group_name,
+            owner=row.owner,
+            status=row.status,
+            params=dict(row.params or {}),
+            enqueued_at=_aware(row.enqueued_at),
+            started_at=_aware(row.started_at),
+            finished_at=_aware(row.finished_at),
+            progress_fraction=row.progress_fraction,
+            progress_message=row.progress_message,
+            device=row.device,
+            error=row.error,
+            cancel_requested=row.cancel_requested_at is not None,
+        )
+        for row in rows
+    }
+
+
+def queue_order(connection, groups: Iterable[str]) -> dict[str, list[str]]:
+    """Each group's queued run ids in submission order (the order they are claimed in)."""
+    names = sorted({group.lower() for group in groups})
+    if not names:
+        return {}
+    rows = connection.execute(
+        select(RUNS.c.group_name, RUNS.c.id)
+        .where(RUNS.c.status == "queued", func.lower(RUNS.c.group_name).in_(names))
+        .order_by(RUNS.c.enqueued_at, RUNS.c.id)
+    ).all()
+    order: dict[str, list[str]] = {}
+    for row in rows:
+        order.setdefault(row.group_name.lower(), []).append(row.id)
+    return order
+
+
+class RunWatcher:
+    """One thread that keeps the watched runs' views fresh and wakes whoever waits on them."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        groups: Callable[[], Mapping[str, GroupSnapshot]],
+        interval_s: float = WATCH_INTERVAL_S,
+        forget_after_s: float = FORGET_AFTER_S,
+    ) -> None:
+        self._engine = engine
+        self._groups = groups
+        self._interval_s = interval_s
+        self._forget_after_s = forget_after_s
+        self._lock = threading.Lock()
+        self._views: dict[str, RunView] = {}
+        self._wanted: dict[str, float] = {}
+        self._waiters: dict[str, set[threading.Event]] = {}
+        self._something_watched = threading.Event()
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="taskgate-run-watch", daemon=True)
+        self._thread.start()
+
+    def view(self, run_id: str) -> RunView | None:
+        """The run as the watcher last saw it, reading it now if it was not watched."""
+        return self.wait([run_id], {}, 0.0).get(run_id)
+
+    def wait(
+        self, run_ids: Iterable[str], seen: Mapping[str, tuple], timeout_s: float
+    ) -> dict[str, RunView]:
+        """Block until one of ``run_ids`` shows something other than ``seen``, or the timeout.
+
+        ``seen`` maps run ids to the ``RunView.shown()`` last drawn (absent:
+        nothing drawn yet). Returns the current views of those runs that exist.
+        """
+        ids = list(run_ids)
+        wakeup = threading.Event()
+        now = time.monotonic()
+        with self._lock:
+            unknown = [run_id for run_id in ids if run_id not in self._views]
+        if unknown:
+            fresh = self._read(unknown)
+            with self._lock:
+                for run_id, view in fresh.items():
+                    self._views.setdefault(run_id, view)
+        with self._lock:
+            for run_id in ids:
+                self._wanted[run_id] = now
+                self._waiters.setdefault(run_id, set()).add(wakeup)
+            changed = any(self._differs(run_id, seen) for run_id in ids)
+        self._something_watched.set()
+        try:
+            if not changed and timeout_s > 0:
+                wakeup.wait(timeout_s)
+        finally:
+            with self._lock:
+                for run_id in ids:
+                    waiting = self._waiters.get(run_id)
+                    if waiting is not None:
+                        waiting.discard(wakeup)
+        with self._lock:
+            return {run_id: self._views[run_id] for run_id in ids if run_id in self._views}
+
+    def close(self) -> None:
+        self._closed.set()
+        self._something_watched.set()
+        self._thread.join(2)
+
+    # internals -------------------------------------------------------------------
+    def _differs(self, run_id: str, seen: Mapping[str, tuple]) -> bool:
+        view = self._views.get(run_id)
+        return view is not None and seen.get(run_id) != view.shown()
+
+    def _read(self, run_ids: list[str]) -> dict[str, RunView]:
+        with self._engine.connect() as connection:
+            views = read_views(connection, run_ids)
+            queued_in = {view.group for view in views.values() if view.status == "queued"}
+            order = queue_order(connection, queued_in)
+        if not order:
+            return views
+        snapshot = {name.lower(): group for name, group in self._groups().items()}
+        return {run_id: self._placed(view, order, snapshot) for run_id, view in views.items()}
+
+    @staticmethod
+    def _placed(
+        view: RunView, order: Mapping[str, list[str]], snapshot: Mapping[str, GroupSnapshot]
+    ) -> RunView:
+        if view.status != "queued":
+            return view
+        line = order.get(view.group.lower(), [])
+        position = line.index(view.id) + 1 if view.id in line else len(line) + 1
+        group = snapshot.get(view.group.lower())
+        paused = bool(group and group.paused)
+        eta_s = None
+        if group is not None and not paused and group.avg_run_s is not None:
+            estimate = DurationEstimate()
+            estimate.seed(group.avg_run_s)
+            running = [run.run_s or 0.0 for run in group.running_runs]
+            eta_s = _eta_bucket(estimate.eta(position, group.limit, max(running, default=0.0)))
+        return RunView(
+            **{
+                **view.__dict__,
+                "position": position,
+                "queued": len(line),
+                "paused": paused,
+                "eta_s": eta_s,
+            }
+        )
+
+    def _loop(self) -> None:
+        while not self._closed.is_set():
+            self._something_watched.wait()
+            if self._closed.wait(self._interval_s):
+                return
+            now = time.monotonic()
+            with self._lock:
+                for run_id, last in list(self._wanted.items()):
+                    if now - last > self._forget_after_s and not self._waiters.get(run_id):
+                        del self._wanted[run_id]
+                        self._views.pop(run_id, None)
+                        self._waiters.pop(run_id, None)
+                ids = list(self._wanted)
+                if not ids:
+                    self._something_watched.clear()
+                    continue
+            try:
+                fresh = self._read(ids)
+            except Exception:
+                log.warning("could not read the watched runs; trying again", exc_info=True)
+                continue
+            with self._lock:
+                for run_id, view in fresh.items():
+                    old = self._views.get(run_id)
+                    self._views[run_id] = view
+                    if old is None or old.shown() != view.shown():
+                        for wakeup in self._waiters.get(run_id, ()):
+                            wakeup.set()
