@@ -4,6 +4,8 @@ import streamlit as st
 
 from core.ui.bootstrap import get_app
 from core.ui.group_cards import show_group_cards
+from core.ui.requester import requester
+from core.ui.run_toasts import toast_run_changes
 from core.ui.task_list import show_task_list
 
 app = get_app()
@@ -23,6 +25,7 @@ def live_groups() -> None:
     show_task_list(snapshot)
     st.subheader("Groups")
     show_group_cards(snapshot)
+    toast_run_changes(app, requester(app))
 
 
 live_groups()

@@ -38,7 +38,8 @@ class Settings:
     workers: str = "embedded"
     """"embedded": the web server runs tasks in its own worker processes;
     "external": only ``python -m core.worker`` processes do (needs the shared limiter)."""
-    result_max_bytes: int = 16 * 1024**2
+    result_max_bytes: int = 64 * 1024**2
+    """Largest stored result; 64 MB holds the biggest fractal (3840 x 2160, RGB) with room."""
     cancel_grace_s: float = 5.0
     single_owner: str | None = None
     """Every request is made by this one owner, in every tab and after a reload: for a

@@ -25,6 +25,7 @@ import importlib
 import logging
 import os
 import signal
+import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -61,7 +62,7 @@ def import_task_modules(names: Iterable[str]) -> None:
 
 
 def serve(conn: Connection, stop: Any, deadline: Any, task_modules: tuple[str, ...]) -> None:
-    """The child's main function (the target of a spawned Process)."""
+    """The child's main loop: one job at a time until the parent says stop or goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = os.getppid()
     from core.tasks import registry  # imports torch: once per child, before the first job
@@ -128,3 +129,18 @@ def _run(conn, registry, job: Job, stop, deadline, parent: int) -> tuple:
     except Exception as error:
         log.warning("task %s of run %s failed: %s", job.task, job.run_id, error)
         return ("failed", failure_sentence(error))
+
+
+def main(argv: list[str]) -> None:
+    """``python -m core.worker.child CONN_FD SHARED_FD MODULES`` (started by ``pool.Child``)."""
+    from core.worker.shared import SharedState
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    conn = Connection(int(argv[0]))
+    shared = SharedState.attach(int(argv[1]))
+    modules = tuple(name for name in argv[2].split(",") if name) if len(argv) > 2 else ()
+    serve(conn, shared.stop, shared.deadline, modules)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -95,7 +95,10 @@ class _Active:
             self.reason = reason
         child = self.child
         if child is not None:
-            child.stop.set()
+            try:
+                child.stop.set()
+            except ValueError:  # the child was killed and its shared page closed meanwhile
+                pass
 
 
 class Dispatcher:
@@ -386,7 +389,7 @@ class Dispatcher:
         elif entry.reason == "cancel":
             self._finish(entry, "cancelled", CANCELLED_WHILE_RUNNING)
         else:
-            self._finish(entry, "failed", crash_sentence(child.process.exitcode))
+            self._finish(entry, "failed", crash_sentence(child.exitcode))
 
     def _finish(
         self, entry: _Active, status: str, error: str | None, result: bytes | None = None
@@ -433,7 +436,10 @@ class Dispatcher:
                 entry.fence_at = fence_at
                 child = entry.child
                 if child is not None:
-                    child.deadline.value = fence_at
+                    try:
+                        child.deadline.value = fence_at
+                    except ValueError:  # killed meanwhile: nothing left to fence
+                        pass
             else:
                 entry.stop("fenced")
 

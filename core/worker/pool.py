@@ -1,76 +1,111 @@
 """A few warm worker processes, so a run starts without importing torch first.
 
-Children are started with the ``spawn`` method (a fork of a threaded web
-server could inherit held locks) and each serves one run at a time. The
-pool keeps ``warm`` idle children ready; taking one asks a background
-thread to start a replacement. A child that misbehaved (killed for not
-stopping, or died) is never handed out again.
+Each child is a fresh interpreter, ``python -m core.worker.child``, not a
+``multiprocessing`` child: the spawn method re-imports the parent's
+``__main__`` in every child, and in a Streamlit server ``__main__`` is the
+page script that was running (Streamlit runs scripts as ``__main__``), which
+would start a whole App in the child; a fork of a threaded server could
+inherit held locks. The parent and child share a socket pair (pickled
+messages, ``multiprocessing.connection.Connection``) and one small shared
+memory page holding the stop flag and the fencing deadline (core/worker/shared.py).
+
+Each child serves one run at a time. The pool keeps ``warm`` idle children
+ready; taking one asks a background thread to start a replacement. A child
+that misbehaved (killed for not stopping, or died) is never handed out again.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
+import os
+import socket
+import subprocess
+import sys
 import threading
+from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
-from core.worker.child import serve
+from core.worker.shared import SharedState
 
 log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
 
 START_TIMEOUT_S = 300.0
 """How long a new child may take to import torch and say it is ready (a loaded host is slow)."""
 
-_context = multiprocessing.get_context("spawn")
-
 
 class Child:
-    """One worker process and the three things shared with it: a pipe, a stop flag, a deadline."""
+    """One worker process and what it shares with its parent: a connection and ``SharedState``."""
 
     def __init__(self, task_modules: tuple[str, ...]) -> None:
-        self.conn, child_conn = _context.Pipe()
-        self.stop = _context.Event()
-        self.deadline = _context.RawValue("d", 0.0)
-        self.process = _context.Process(
-            target=serve,
-            args=(child_conn, self.stop, self.deadline, task_modules),
-            name="taskgate-task",
-            daemon=True,
+        ours, theirs = socket.socketpair()
+        self.shared = SharedState.create()
+        environment = dict(os.environ)
+        environment["PYTHONPATH"] = os.pathsep.join(
+            [str(ROOT), *filter(None, [environment.get("PYTHONPATH")])]
         )
-        self.process.start()
-        child_conn.close()
-        self.pid: int | None = None
+        command = [
+            sys.executable,
+            "-m",
+            "core.worker.child",
+            str(theirs.fileno()),
+            str(self.shared.fileno()),
+            ",".join(task_modules),
+        ]
+        self.process = subprocess.Popen(
+            command, pass_fds=(theirs.fileno(), self.shared.fileno()), cwd=ROOT, env=environment
+        )
+        theirs.close()
+        self.conn = Connection(ours.detach())
+        self.pid = self.process.pid
+
+    @property
+    def stop(self):
+        return self.shared.stop
+
+    @property
+    def deadline(self):
+        return self.shared.deadline
+
+    @property
+    def exitcode(self) -> int | None:
+        return self.process.poll()
 
     def wait_ready(self) -> bool:
-        if not self.conn.poll(START_TIMEOUT_S):
-            return False
         try:
+            if not self.conn.poll(START_TIMEOUT_S):
+                return False
             message = self.conn.recv()
         except (EOFError, OSError):
             return False
-        self.pid = message[1]
         return message[0] == "ready"
 
     @property
     def alive(self) -> bool:
-        return self.process.is_alive()
+        return self.process.poll() is None
 
     def send(self, message: Any) -> None:
         self.conn.send(message)
 
     def kill(self) -> None:
-        if self.process.is_alive():
+        if self.process.poll() is None:
             self.process.kill()
-        self.process.join(5)
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            log.error("worker process %d did not die after SIGKILL", self.pid)
         self.conn.close()
+        self.shared.close()
 
     def close(self, timeout_s: float) -> None:
         """Ask an idle child to exit; kill it if it does not within ``timeout_s``."""
         try:
             self.conn.send(None)
-        except OSError:
+            self.process.wait(timeout_s)
+        except (OSError, subprocess.TimeoutExpired):
             pass
-        self.process.join(timeout_s)
         self.kill()
 
 
@@ -127,7 +162,7 @@ class ChildPool:
         child = Child(self._task_modules)
         if child.wait_ready():
             return child
-        log.error("a worker process did not start (exit code %s)", child.process.exitcode)
+        log.error("a worker process did not start (exit code %s)", child.exitcode)
         child.kill()
         return None
 

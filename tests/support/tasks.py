@@ -25,12 +25,28 @@ def _parse(raw: Mapping[str, object], device=None) -> dict[str, object]:
 
 
 def sleepy(params, progress, device):
-    """``steps`` steps of ``step_s`` seconds, reporting progress after each."""
+    """``steps`` steps of ``step_s`` seconds, reporting progress after each.
+
+    With ``log`` (a file path) it appends "work EPOCH" when each step begins
+    and "stopped EPOCH" when it ends for any reason, so a test can tell when
+    the task was really working.
+    """
     steps, step_s = int(params.get("steps", 10)), float(params.get("step_s", 0.1))
-    progress(0.0, "started")
-    for step in range(steps):
-        time.sleep(step_s)
-        progress((step + 1) / steps, f"step {step + 1} of {steps}")
+    log = params.get("log")
+
+    def note(what: str) -> None:
+        if log:
+            with open(str(log), "a") as file:
+                file.write(f"{what} {time.time()}\n")
+
+    progress(0.0, f"started in pid {os.getpid()}")
+    try:
+        for step in range(steps):
+            note("work")
+            time.sleep(step_s)
+            progress((step + 1) / steps, f"step {step + 1} of {steps} in pid {os.getpid()}")
+    finally:
+        note("stopped")
     return {"steps": steps, "pid": os.getpid()}
 
 

@@ -21,6 +21,7 @@ def module_app(tmp_path_factory) -> Iterator[App]:
             database_url=url,
             task_modules=TEST_TASKS,
             cancel_grace_s=1.0,
+            result_max_bytes=16 * 1024**2,
             lease_ttl_s=3.0,
             admin_password="letmein-letmein",
         )
