@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -61,6 +62,7 @@ class ConcurrencyGroup(SQLModel, table=True):
         CheckConstraint(
             "per_owner_limit IS NULL OR per_owner_limit >= 1", name="ck_group_per_owner_limit"
         ),
+        CheckConstraint("max_run_s IS NULL OR max_run_s > 0", name="ck_group_max_run"),
         CheckConstraint(
             f"length(name) BETWEEN 1 AND {GROUP_NAME_MAX}", name="ck_group_name_length"
         ),
@@ -74,6 +76,7 @@ class ConcurrencyGroup(SQLModel, table=True):
     max_queue: int | None = None
     queue_timeout_s: float | None = None
     per_owner_limit: int | None = None
+    max_run_s: float | None = None
     description: str = ""
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow)
@@ -90,7 +93,9 @@ Index("uq_group_name_ci", func.lower(ConcurrencyGroup.__table__.c.name), unique=
 class TaskRun(SQLModel, table=True):
     """One run, durable from request to outcome: queued, running, then a final status.
 
-    The queue order of a group is ``(enqueued_at, id)``. A queued run is
+    The queue order of a group is ``(queue_order, enqueued_at, id)``: every
+    run starts at ``queue_order`` 0 and an admin's "move to the head" gives
+    one a lower number (core/worker/run_admin.py). A queued run is
     claimed by one dispatcher (``worker_id``), which then holds a lease on it
     (``lease_expires_at``) and renews it while the run is queued or running;
     a run whose lease ran out is found by any process's sweep (core/worker/store.py).
@@ -130,6 +135,13 @@ class TaskRun(SQLModel, table=True):
     lease_expires_at: datetime | None = None
     cancel_requested_at: datetime | None = None
     cancelled_by: str | None = None
+    queue_order: float = 0.0
+    requeue_requested_at: datetime | None = None
+    """Set on a claimed, still waiting run when an admin reorders its queue: its dispatcher
+    gives it back so that runs are claimed (and enter the limiter) in the new order."""
+    stop_sentence: str | None = None
+    """What the owner reads if the cancel asked for lands (an admin's action), e.g.
+    "Cancelled by admin alice at 14:02 UTC."; the dispatcher's own sentence otherwise."""
 
 
 class RunResult(SQLModel, table=True):
@@ -164,6 +176,11 @@ class Worker(SQLModel, table=True):
     started_at: datetime = Field(default_factory=utcnow)
     heartbeat_at: datetime = Field(default_factory=utcnow)
     stopped_at: datetime | None = None
+    gpu_memory_used: int | None = Field(default=None, sa_column=Column(BigInteger))
+    gpu_memory_total: int | None = Field(default=None, sa_column=Column(BigInteger))
+    gpu_utilization: float | None = None
+    """Bytes in use / in total and percent busy, written with each heartbeat; None where
+    the device reports none (the CPU, or utilisation without NVML)."""
 
 
 class OccupancySample(SQLModel, table=True):

@@ -24,6 +24,7 @@ _LABELS = {
     "max_queue": "queue cap",
     "queue_timeout_s": "queue timeout",
     "per_owner_limit": "limit per person",
+    "max_run_s": "run-time cap",
     "description": "description",
 }
 
@@ -38,7 +39,7 @@ def _show(field: str, value: Any) -> str:
         return "yes" if value else "no"
     if value is None:
         return "no timeout" if field == "queue_timeout_s" else "no cap"
-    if field == "queue_timeout_s":
+    if field in ("queue_timeout_s", "max_run_s"):
         return f"{value:g} s"
     if field == "description":
         return f"“{value}”" if value else "empty"

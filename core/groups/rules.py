@@ -28,6 +28,7 @@ from db.models import GROUP_NAME_MAX
 DESCRIPTION_MAX = 200
 MAX_QUEUE_CAP = 100_000
 MAX_QUEUE_TIMEOUT_S = 7 * 24 * 3600.0
+MAX_RUN_S = 7 * 24 * 3600.0
 
 _MARKUP = set("<>&*`[]{}#|\\\"'")
 _NAME_PUNCTUATION = set(" -_.")
@@ -45,6 +46,7 @@ class GroupSettings:
     max_queue: int | None = None
     queue_timeout_s: float | None = None
     per_owner_limit: int | None = None
+    max_run_s: float | None = None
     description: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -172,6 +174,23 @@ def _queue_timeout(raw: object) -> float | None:
     return float(value)
 
 
+def _max_run(raw: object) -> float | None:
+    value = _number(raw, "The run-time cap", whole=False)
+    if value is None:
+        return None
+    if value <= 0:
+        raise _Bad(
+            f"The run-time cap must be more than 0 seconds (not {value:g}); "
+            "leave it empty to let runs take as long as they need."
+        )
+    if value > MAX_RUN_S:
+        raise _Bad(
+            f"The run-time cap can be at most {MAX_RUN_S:,.0f} seconds (7 days); "
+            "leave it empty to let runs take as long as they need."
+        )
+    return float(value)
+
+
 def _per_owner_limit(raw: object) -> int | None:
     value = _number(raw, "The limit per person", whole=True)
     if value is None:
@@ -212,6 +231,7 @@ _PARSERS = {
     "max_queue": _max_queue,
     "queue_timeout_s": _queue_timeout,
     "per_owner_limit": _per_owner_limit,
+    "max_run_s": _max_run,
     "description": _description,
 }
 SETTINGS_FIELDS = tuple(_PARSERS)
