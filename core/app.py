@@ -147,6 +147,7 @@ def start_dispatcher(
         lease_ttl_s=settings.lease_ttl_s,
         grace_s=settings.cancel_grace_s,
         max_result_bytes=settings.result_max_bytes,
+        fleet_order=settings.limiter == "shared",
         **options,
     )
     dispatcher.start()

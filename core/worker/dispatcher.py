@@ -39,7 +39,7 @@ from core.limiter import LimiterError, RunInfo, WaitInfo
 from core.limiter.events import waiting_outcome
 from core.shared_limiter.database import LimiterDatabase
 from core.shared_limiter.heartbeat import Heartbeat
-from core.worker import store
+from core.worker import claims, gpu, store
 from core.worker.child import Job
 from core.worker.pool import Child, ChildPool
 from core.worker.sentences import (
@@ -48,6 +48,7 @@ from core.worker.sentences import (
     FENCED,
     SERVER_STOPPED,
     crash_sentence,
+    timed_out_sentence,
 )
 from core.worker.service import new_run_id
 
@@ -87,8 +88,11 @@ class _Active:
     fence_at: float
     entered: threading.Event = field(default_factory=threading.Event)
     reason: str | None = None
-    """Why the run must stop: "cancel", "fenced" or "shutdown"; None while it may go on."""
+    """Why the run must stop: "cancel", "fenced", "shutdown", "timed_out", or "requeue" (give
+    it back to the queue: only before it starts); None while it may go on."""
     child: Child | None = None
+    cap_at: float | None = None
+    """When (monotonic) the group's run-time cap stops it; set as it starts."""
 
     def stop(self, reason: str) -> None:
         if self.reason is None:
@@ -117,6 +121,8 @@ class Dispatcher:
         groups: Collection[str] | None = None,
         slots: int | None = None,
         poll_s: float = POLL_S,
+        host: str | None = None,
+        fleet_order: bool = False,
     ) -> None:
         self.worker_id = new_run_id()
         self._db = db
@@ -129,7 +135,8 @@ class Dispatcher:
         self._groups = None if groups is None else tuple(groups)
         self._slots = slots
         self._poll_s = poll_s
-        self._host = socket.gethostname()
+        self._host = host or socket.gethostname()
+        self._fleet_order = fleet_order
         self._lock = threading.Lock()
         self._active: dict[str, _Active] = {}
         self._threads: list[threading.Thread] = []
@@ -198,6 +205,11 @@ class Dispatcher:
                 store.unclaim(connection, [entry.run.id], self.worker_id)
             store.worker_stopped(connection, self.worker_id, now)
 
+    @property
+    def host(self) -> str:
+        """The name this worker's runs and its row carry (a label, or the host name)."""
+        return self._host
+
     def active_ids(self) -> list[str]:
         with self._lock:
             return list(self._active)
@@ -217,24 +229,26 @@ class Dispatcher:
 
     def _tick(self) -> None:
         with self._db.read() as connection:
-            claimable, to_stop = store.look(connection, self.worker_id, self._groups)
+            claimable, to_stop, to_give_back = claims.look(connection, self.worker_id, self._groups)
         with self._lock:
-            for run_id in to_stop:
-                entry = self._active.get(run_id)
-                if entry is not None:
-                    entry.stop("cancel")
+            for reason, run_ids in (("cancel", to_stop), ("requeue", to_give_back)):
+                for run_id in run_ids:
+                    entry = self._active.get(run_id)
+                    if entry is not None:
+                        entry.stop(reason)
             room = None if self._slots is None else self._slots - len(self._active)
         if not claimable or (room is not None and room <= 0):
             return
         started = time.monotonic()
         with self._db.write() as connection:
             now = store.clock(connection)
-            claimed = store.claim(
+            claimed = claims.claim(
                 connection,
                 self.worker_id,
                 self._groups,
                 room,
                 now + timedelta(seconds=self._ttl_s),
+                fleet_order=self._fleet_order,
             )
         for run in claimed:
             self._launch(run, started + self._ttl_s * FENCE_FRACTION)
@@ -300,12 +314,15 @@ class Dispatcher:
                     self._host,
                     os.getpid(),
                 )
-            if not started:  # cancelled or reclaimed between the claim and the slot
+            if not started:  # cancelled, asked back or reclaimed between the claim and the slot
+                with self._db.read() as connection:
+                    if claims.asked_back(connection, run.id, self.worker_id):
+                        entry.stop("requeue")
                 raise _Stop()
             self._execute(entry)
 
     def _ended_waiting(self, entry: _Active) -> None:
-        if entry.reason == "shutdown":
+        if entry.reason in ("shutdown", "requeue"):
             with self._db.write() as connection:
                 store.unclaim(connection, [entry.run.id], self.worker_id)
         else:
@@ -319,6 +336,8 @@ class Dispatcher:
         child.stop.clear()
         child.deadline.value = entry.fence_at
         entry.child = child
+        if run.max_run_s is not None:
+            entry.cap_at = time.monotonic() + run.max_run_s
         if entry.reason is not None:
             child.stop.set()
         child.send(Job(run.id, run.task, run.params, self._device, self._max_result_bytes))
@@ -336,6 +355,8 @@ class Dispatcher:
         pending: tuple[float, str] | None = None
         stop_asked: float | None = None
         while True:
+            if entry.cap_at is not None and time.monotonic() >= entry.cap_at:
+                entry.stop("timed_out")
             if entry.reason is not None and stop_asked is None:
                 child.stop.set()
                 stop_asked = time.monotonic()
@@ -388,6 +409,8 @@ class Dispatcher:
             self._finish(entry, "lost", SERVER_STOPPED)
         elif entry.reason == "cancel":
             self._finish(entry, "cancelled", CANCELLED_WHILE_RUNNING)
+        elif entry.reason == "timed_out":
+            self._finish(entry, "timed_out", timed_out_sentence(entry.run.max_run_s))
         else:
             self._finish(entry, "failed", crash_sentence(child.exitcode))
 
@@ -420,6 +443,7 @@ class Dispatcher:
     def _renew(self) -> None:
         with self._lock:
             entries = list(self._active.values())
+        figures = gpu.device_figures(self._device)
         began = time.monotonic()
         with self._db.write() as connection:
             now = store.clock(connection)
@@ -430,6 +454,7 @@ class Dispatcher:
                 now,
                 now + timedelta(seconds=self._ttl_s),
             )
+            gpu.record(connection, self.worker_id, figures)
         fence_at = began + self._ttl_s * FENCE_FRACTION
         for entry in entries:
             if entry.run.id in mine:

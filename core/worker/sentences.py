@@ -10,6 +10,16 @@ CANCELLED_WHILE_RUNNING = "Cancelled while it ran; its slot went to the next in 
 SERVER_STOPPED = "The server stopped while it ran; Run again."
 LEASE_LOST = "The worker running it stopped; Run again."
 FENCED = "The worker running it stopped answering for longer than its lease; Run again."
+
+
+def timed_out_sentence(cap_s: float | None) -> str:
+    """Why a run that hit its group's run-time cap was stopped, naming the cap."""
+    return (
+        f"Stopped after {cap_s:g} s: runs in this group may take at most {cap_s:g} s "
+        "(the group's run-time cap); try smaller settings, or ask an admin."
+    )
+
+
 NO_SUCH_TASK = "This server does not know the task {task!r}, so it cannot run it."
 
 

@@ -10,12 +10,12 @@ the database's clock on PostgreSQL, this host's on SQLite.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, select, update
 
 from core.shared_limiter.store import clock
 from core.worker.sentences import LEASE_LOST
@@ -38,6 +38,8 @@ class ClaimedRun:
     task: str
     owner: str
     params: dict[str, Any]
+    max_run_s: float | None = None
+    """The group's run-time cap when the run was claimed (core/worker/claims.py)."""
 
 
 @dataclass(frozen=True)
@@ -97,59 +99,7 @@ def request_cancel(connection: Connection, run_id: str, actor: str, now: datetim
     return result.rowcount == 1
 
 
-# dispatching --------------------------------------------------------------------
-def _claimable(groups: Collection[str] | None):
-    condition = and_(RUNS.c.status == "queued", RUNS.c.worker_id.is_(None))
-    if groups is not None:
-        condition = and_(condition, func.lower(RUNS.c.group_name).in_([g.lower() for g in groups]))
-    return condition
-
-
-def look(
-    connection: Connection, worker_id: str, groups: Collection[str] | None
-) -> tuple[bool, list[str]]:
-    """One read per dispatcher tick: is there a run to claim, and which of mine must stop?"""
-    rows = connection.execute(
-        select(RUNS.c.id, RUNS.c.worker_id).where(
-            RUNS.c.status.in_(ACTIVE_STATUSES),
-            or_(
-                _claimable(groups),
-                and_(RUNS.c.worker_id == worker_id, RUNS.c.cancel_requested_at.is_not(None)),
-            ),
-        )
-    ).all()
-    claimable = any(row.worker_id is None for row in rows)
-    return claimable, [row.id for row in rows if row.worker_id == worker_id]
-
-
-def claim(
-    connection: Connection,
-    worker_id: str,
-    groups: Collection[str] | None,
-    most: int | None,
-    lease_until: datetime,
-) -> list[ClaimedRun]:
-    """Take up to ``most`` unclaimed queued runs, oldest first, leased until ``lease_until``."""
-    query = select(RUNS.c.id).where(_claimable(groups))
-    query = query.order_by(RUNS.c.enqueued_at, RUNS.c.id).limit(most)
-    if connection.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    ids = list(connection.execute(query).scalars())
-    if not ids:
-        return []
-    connection.execute(
-        update(RUNS)
-        .where(RUNS.c.id.in_(ids), _claimable(None))
-        .values(worker_id=worker_id, lease_expires_at=lease_until)
-    )
-    rows = connection.execute(
-        select(RUNS.c.id, RUNS.c.group_name, RUNS.c.task, RUNS.c.owner, RUNS.c.params)
-        .where(RUNS.c.id.in_(ids), RUNS.c.worker_id == worker_id)
-        .order_by(RUNS.c.enqueued_at, RUNS.c.id)
-    ).all()
-    return [ClaimedRun(r.id, r.group_name, r.task, r.owner, dict(r.params or {})) for r in rows]
-
-
+# dispatching (claims: core/worker/claims.py) ------------------------------------
 def _mine(run_id: str, worker_id: str, statuses: Sequence[str]):
     return and_(RUNS.c.id == run_id, RUNS.c.worker_id == worker_id, RUNS.c.status.in_(statuses))
 
@@ -160,7 +110,11 @@ def start(
     """Mark a claimed run running, unless it was cancelled or reclaimed meanwhile."""
     result = connection.execute(
         update(RUNS)
-        .where(_mine(run_id, worker_id, ("queued",)), RUNS.c.cancel_requested_at.is_(None))
+        .where(
+            _mine(run_id, worker_id, ("queued",)),
+            RUNS.c.cancel_requested_at.is_(None),
+            RUNS.c.requeue_requested_at.is_(None),
+        )
         .values(
             status="running",
             started_at=now,
@@ -213,6 +167,8 @@ def finish(
     }
     if status == "succeeded":
         values["progress_fraction"] = 1.0
+    if status == "cancelled":  # an admin's cancel says who and when
+        values["error"] = func.coalesce(RUNS.c.stop_sentence, error)
     changed = connection.execute(
         update(RUNS)
         .where(_mine(run_id, worker_id, ACTIVE_STATUSES), RUNS.c.lease_expires_at >= now)
@@ -232,7 +188,7 @@ def unclaim(connection: Connection, run_ids: Sequence[str], worker_id: str) -> i
     result = connection.execute(
         update(RUNS)
         .where(RUNS.c.id.in_(run_ids), RUNS.c.worker_id == worker_id, RUNS.c.status == "queued")
-        .values(worker_id=None, lease_expires_at=None)
+        .values(worker_id=None, lease_expires_at=None, requeue_requested_at=None)
     )
     return result.rowcount
 
