@@ -43,6 +43,7 @@ from core.worker import store as worker_store
 from core.worker.child import import_task_modules
 from core.worker.dispatcher import Dispatcher
 from core.worker.pool import ChildPool
+from core.worker.run_admin import RunAdmin
 from core.worker.service import RunService
 from db.engine import get_engine
 from db.migrate import upgrade
@@ -62,6 +63,7 @@ class App:
     runs: RunService
     watcher: RunWatcher
     runs_db: LimiterDatabase
+    run_admin: RunAdmin
     dispatcher: Dispatcher | None = None
     pool: ChildPool | None = None
 
@@ -166,12 +168,14 @@ def start_app(settings: Settings) -> App:
     groups.seed_durations()
     runs_db = LimiterDatabase(settings.database_url)
     runs = RunService(runs_db)
+    run_admin = RunAdmin(runs_db)
     sweep = partial(sweep_runs, runs_db)
     sweep()
     dispatcher = pool = None
     if settings.workers == "embedded":
         dispatcher, pool = start_dispatcher(settings, runs_db, limiter)
         runs.on_change(dispatcher.wake)
+        run_admin.on_change(dispatcher.wake)
     watcher = RunWatcher(runs_db.reader, limiter.snapshot)
     retention = timedelta(days=settings.retention_days)
     scheduler = build_scheduler()
@@ -199,6 +203,7 @@ def start_app(settings: Settings) -> App:
         runs,
         watcher,
         runs_db,
+        run_admin,
         dispatcher,
         pool,
     )

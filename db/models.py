@@ -139,6 +139,9 @@ class TaskRun(SQLModel, table=True):
     requeue_requested_at: datetime | None = None
     """Set on a claimed, still waiting run when an admin reorders its queue: its dispatcher
     gives it back so that runs are claimed (and enter the limiter) in the new order."""
+    admin_note: str | None = None
+    """The latest admin action on the run, as its owner reads it ("Moved to the head of
+    the queue by admin alice at 14:02 UTC.")."""
     stop_sentence: str | None = None
     """What the owner reads if the cancel asked for lands (an admin's action), e.g.
     "Cancelled by admin alice at 14:02 UTC."; the dispatcher's own sentence otherwise."""

@@ -47,6 +47,9 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("stop_sentence", sqlmodel.sql.sqltypes.AutoString(), nullable=True)
         )
+        batch_op.add_column(
+            sa.Column("admin_note", sqlmodel.sql.sqltypes.AutoString(), nullable=True)
+        )
     with op.batch_alter_table("task_run", schema=None) as batch_op:
         batch_op.alter_column("queue_order", server_default=None)
     with op.batch_alter_table("worker", schema=None) as batch_op:
@@ -61,6 +64,7 @@ def downgrade() -> None:
         batch_op.drop_column("gpu_memory_total")
         batch_op.drop_column("gpu_memory_used")
     with op.batch_alter_table("task_run", schema=None) as batch_op:
+        batch_op.drop_column("admin_note")
         batch_op.drop_column("stop_sentence")
         batch_op.drop_column("requeue_requested_at")
         batch_op.drop_column("queue_order")

@@ -66,7 +66,7 @@ def _note(run: TaskRun) -> str:
     Rows from before durable runs stored "ExcType: sentence"; the type is dropped.
     """
     if not run.error:
-        return ""
+        return run.admin_note or ""
     kind, separator, sentence = run.error.partition(": ")
     return sentence if separator and kind.isidentifier() else run.error
 
