@@ -332,12 +332,12 @@ class Dispatcher:
 
     def _execute(self, entry: _Active) -> None:
         run = entry.run
+        if run.max_run_s is not None:  # counted from the start the owner sees, not the hand-over
+            entry.cap_at = time.monotonic() + run.max_run_s
         child = self._pool.take()
         child.stop.clear()
         child.deadline.value = entry.fence_at
         entry.child = child
-        if run.max_run_s is not None:
-            entry.cap_at = time.monotonic() + run.max_run_s
         if entry.reason is not None:
             child.stop.set()
         child.send(Job(run.id, run.task, run.params, self._device, self._max_result_bytes))
