@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
+from core import run_durations
 from core.limiter import GroupSnapshot
-from core.limiter.eta import DurationEstimate
 from db.models import TaskRun
 
 log = logging.getLogger(__name__)
@@ -140,22 +140,6 @@ def read_views(connection, run_ids: Iterable[str]) -> dict[str, RunView]:
     }
 
 
-def queue_order(connection, groups: Iterable[str]) -> dict[str, list[str]]:
-    """Each group's queued run ids in submission order (the order they are claimed in)."""
-    names = sorted({group.lower() for group in groups})
-    if not names:
-        return {}
-    rows = connection.execute(
-        select(RUNS.c.group_name, RUNS.c.id)
-        .where(RUNS.c.status == "queued", func.lower(RUNS.c.group_name).in_(names))
-        .order_by(RUNS.c.enqueued_at, RUNS.c.id)
-    ).all()
-    order: dict[str, list[str]] = {}
-    for row in rows:
-        order.setdefault(row.group_name.lower(), []).append(row.id)
-    return order
-
-
 class RunWatcher:
     """One thread that keeps the watched runs' views fresh and wakes whoever waits on them."""
 
@@ -176,6 +160,8 @@ class RunWatcher:
         self._waiters: dict[str, set[threading.Event]] = {}
         self._something_watched = threading.Event()
         self._closed = threading.Event()
+        self._typical = run_durations.Typical()
+        self._typical_read_at = -math.inf
         self._thread = threading.Thread(target=self._loop, name="taskgate-run-watch", daemon=True)
         self._thread.start()
 
@@ -233,33 +219,45 @@ class RunWatcher:
         with self._engine.connect() as connection:
             views = read_views(connection, run_ids)
             queued_in = {view.group for view in views.values() if view.status == "queued"}
-            order = queue_order(connection, queued_in)
-        if not order:
+            lines = run_durations.lines(connection, queued_in)
+            if lines and time.monotonic() - self._typical_read_at > run_durations.TYPICAL_TTL_S:
+                tasks = {row.task for line in lines.values() for row in line.running + line.queued}
+                self._typical = run_durations.typical_durations(connection, tasks)
+                self._typical_read_at = time.monotonic()
+        if not lines:
             return views
         snapshot = {name.lower(): group for name, group in self._groups().items()}
-        return {run_id: self._placed(view, order, snapshot) for run_id, view in views.items()}
+        now = datetime.now(UTC)
+        return {
+            run_id: self._placed(view, lines, snapshot, self._typical, now)
+            for run_id, view in views.items()
+        }
 
     @staticmethod
     def _placed(
-        view: RunView, order: Mapping[str, list[str]], snapshot: Mapping[str, GroupSnapshot]
+        view: RunView,
+        lines: Mapping[str, run_durations.Line],
+        snapshot: Mapping[str, GroupSnapshot],
+        typical: run_durations.Typical,
+        now: datetime,
     ) -> RunView:
         if view.status != "queued":
             return view
-        line = order.get(view.group.lower(), [])
-        position = line.index(view.id) + 1 if view.id in line else len(line) + 1
+        line = lines.get(view.group.lower(), run_durations.Line([], []))
+        order = line.queued_ids
+        position = order.index(view.id) + 1 if view.id in order else len(order) + 1
         group = snapshot.get(view.group.lower())
         paused = bool(group and group.paused)
         eta_s = None
-        if group is not None and not paused and group.avg_run_s is not None:
-            estimate = DurationEstimate()
-            estimate.seed(group.avg_run_s)
-            running = [run.run_s or 0.0 for run in group.running_runs]
-            eta_s = _eta_bucket(estimate.eta(position, group.limit, max(running, default=0.0)))
+        if group is not None and not paused:
+            eta_s = _eta_bucket(
+                run_durations.wait_estimate(line, position, group.limit, typical, now)
+            )
         return RunView(
             **{
                 **view.__dict__,
                 "position": position,
-                "queued": len(line),
+                "queued": len(order),
                 "paused": paused,
                 "eta_s": eta_s,
             }
