@@ -14,7 +14,7 @@ dispatcher, the local limiter and warm worker processes, as ``make run`` has.
   a thread waiting in ``limiter.slot`` behind a holder, from the end of the
   holder's block to the start of the waiter's.
 - **watching**: the web process's CPU while N page threads wait on N queued
-  runs through ``RunWatcher.wait`` (0.75 s timeout, as the pages do), beside the
+  runs through ``RunWatcher.wait`` (1 s timeout, as the pages do), beside the
   same N threads waiting in ``limiter.slot`` with an ``on_wait`` every 0.1 s.
 """
 
@@ -124,7 +124,7 @@ def watching_cpu(app, count: int, seconds: float) -> tuple[float, float]:
     def watch(run_id: str) -> None:
         seen: dict = {}
         while not stop.is_set():
-            view = app.watcher.wait([run_id], seen, 0.75).get(run_id)
+            view = app.watcher.wait([run_id], seen, 1.0).get(run_id)
             seen = {run_id: view.shown()} if view else {}
 
     threads = [threading.Thread(target=watch, args=(run_id,)) for run_id in ids]

@@ -9,7 +9,9 @@ something it shows changed: status, queue position, the ETA (rounded),
 progress (to the percent) or its message. 200 pages watching cost two
 queries per interval, not 200.
 
-Runs nobody waited on for ``forget_after_s`` are no longer read.
+When nothing read differs from the last look, the views are not rebuilt (ETAs
+are recomputed at most every ``ETA_REFRESH_S``). Runs nobody waited on for
+``forget_after_s`` are no longer read.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ RUNS = TaskRun.__table__
 
 WATCH_INTERVAL_S = 0.25
 FORGET_AFTER_S = 10.0
+ETA_REFRESH_S = 1.0
+"""ETAs drift with time even when nothing is read differently: recompute them this often."""
 
 _COLUMNS = (
     RUNS.c.id,
@@ -234,6 +238,11 @@ class RunWatcher:
             views = read_views(connection, run_ids)
             queued_in = {view.group for view in views.values() if view.status == "queued"}
             order = queue_order(connection, queued_in)
+        return self._place_all(views, order)
+
+    def _place_all(
+        self, views: dict[str, RunView], order: Mapping[str, list[str]]
+    ) -> dict[str, RunView]:
         if not order:
             return views
         snapshot = {name.lower(): group for name, group in self._groups().items()}
@@ -266,6 +275,8 @@ class RunWatcher:
         )
 
     def _loop(self) -> None:
+        last_signature: tuple | None = None
+        last_placed = -math.inf
         while not self._closed.is_set():
             self._something_watched.wait()
             if self._closed.wait(self._interval_s):
@@ -282,10 +293,23 @@ class RunWatcher:
                     self._something_watched.clear()
                     continue
             try:
-                fresh = self._read(ids)
+                with self._engine.connect() as connection:
+                    views = read_views(connection, ids)
+                    queued_in = {v.group for v in views.values() if v.status == "queued"}
+                    order = queue_order(connection, queued_in)
             except Exception:
                 log.warning("could not read the watched runs; trying again", exc_info=True)
                 continue
+            # Nothing read changed and the ETAs are fresh: skip the group snapshot
+            # and the comparisons (the common case: a paused or slow queue).
+            signature = (
+                tuple(sorted((run_id, view.shown()) for run_id, view in views.items())),
+                tuple(sorted((group, tuple(line)) for group, line in order.items())),
+            )
+            if signature == last_signature and now - last_placed < ETA_REFRESH_S:
+                continue
+            last_signature, last_placed = signature, now
+            fresh = self._place_all(views, order)
             with self._lock:
                 for run_id, view in fresh.items():
                     old = self._views.get(run_id)
