@@ -1,5 +1,9 @@
 """Sessions hold run ids, not results: 60 sessions that open a big result and close leave the
-server's memory where it was (within 100 MB), because results are read from the database."""
+server's memory where it was (within 100 MB), because results are read from the database.
+
+The result is a 1920 x 1080 fractal (6 MB of pixels, drawn as a PNG by every session):
+60 sessions holding it the old way would keep 360 MB. (The issue's 3840 x 2160 takes
+longer than the test's bound on a loaded 2-CPU machine; the mechanism is the same.)"""
 
 from __future__ import annotations
 
@@ -59,7 +63,7 @@ def test_sixty_sessions_opening_a_big_result_leave_memory_where_it_was(
         first.goto(server.url)
         wait_for_app_idle(first, timeout_ms=60_000)
         first.context.close()
-        params = fractal.parse({"width": 3840, "height": 2160, "max_iter": 16}, torch.device("cpu"))
+        params = fractal.parse({"width": 1920, "height": 1080, "max_iter": 16}, torch.device("cpu"))
         run_id = run_service(url).submit("fractal", dataclasses.asdict(params), OWNER)
         rows = wait_for_runs(
             url, lambda rows: rows[run_id].finished_at is not None, "the render", timeout_s=600
