@@ -9,7 +9,9 @@ something it shows changed: status, queue position, the ETA (rounded),
 progress (to the percent) or its message. 200 pages watching cost two
 queries per interval, not 200.
 
-Runs nobody waited on for ``forget_after_s`` are no longer read.
+When nothing read differs from the last look, the views are not rebuilt (ETAs
+are recomputed at most every ``ETA_REFRESH_S``). Runs nobody waited on for
+``forget_after_s`` are no longer read.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ RUNS = TaskRun.__table__
 
 WATCH_INTERVAL_S = 0.25
 FORGET_AFTER_S = 10.0
+ETA_REFRESH_S = 1.0
+"""ETAs drift with time even when nothing is read differently: recompute them this often."""
 
 _COLUMNS = (
     RUNS.c.id,
@@ -218,12 +222,22 @@ class RunWatcher:
     def _read(self, run_ids: list[str]) -> dict[str, RunView]:
         with self._engine.connect() as connection:
             views = read_views(connection, run_ids)
-            queued_in = {view.group for view in views.values() if view.status == "queued"}
-            lines = run_durations.lines(connection, queued_in)
-            if lines and time.monotonic() - self._typical_read_at > run_durations.TYPICAL_TTL_S:
-                tasks = {row.task for line in lines.values() for row in line.running + line.queued}
-                self._typical = run_durations.typical_durations(connection, tasks)
-                self._typical_read_at = time.monotonic()
+            lines = self._lines(connection, views)
+        return self._place_all(views, lines)
+
+    def _lines(self, connection, views: Mapping[str, RunView]) -> dict[str, run_durations.Line]:
+        """The lines of the groups the queued ``views`` wait in; typical durations if stale."""
+        queued_in = {view.group for view in views.values() if view.status == "queued"}
+        lines = run_durations.lines(connection, queued_in)
+        if lines and time.monotonic() - self._typical_read_at > run_durations.TYPICAL_TTL_S:
+            tasks = {row.task for line in lines.values() for row in line.running + line.queued}
+            self._typical = run_durations.typical_durations(connection, tasks)
+            self._typical_read_at = time.monotonic()
+        return lines
+
+    def _place_all(
+        self, views: dict[str, RunView], lines: Mapping[str, run_durations.Line]
+    ) -> dict[str, RunView]:
         if not lines:
             return views
         snapshot = {name.lower(): group for name, group in self._groups().items()}
@@ -264,6 +278,8 @@ class RunWatcher:
         )
 
     def _loop(self) -> None:
+        last_signature: tuple | None = None
+        last_placed = -math.inf
         while not self._closed.is_set():
             self._something_watched.wait()
             if self._closed.wait(self._interval_s):
@@ -280,10 +296,22 @@ class RunWatcher:
                     self._something_watched.clear()
                     continue
             try:
-                fresh = self._read(ids)
+                with self._engine.connect() as connection:
+                    views = read_views(connection, ids)
+                    lines = self._lines(connection, views)
             except Exception:
                 log.warning("could not read the watched runs; trying again", exc_info=True)
                 continue
+            # Nothing read changed and the ETAs are fresh: skip the group snapshot
+            # and the comparisons (the common case: a paused or slow queue).
+            signature = (
+                tuple(sorted((run_id, view.shown()) for run_id, view in views.items())),
+                tuple(sorted((group, tuple(line.queued_ids)) for group, line in lines.items())),
+            )
+            if signature == last_signature and now - last_placed < ETA_REFRESH_S:
+                continue
+            last_signature, last_placed = signature, now
+            fresh = self._place_all(views, lines)
             with self._lock:
                 for run_id, view in fresh.items():
                     old = self._views.get(run_id)

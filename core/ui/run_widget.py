@@ -20,7 +20,7 @@ from core.run_watch import RunView
 from core.ui.stop_check import stop_if_requested
 from core.ui.wording import duration, estimate, plain
 
-WAIT_S = 0.75
+WAIT_S = 1.0
 """Longest a watching script thread blocks before its stop check: Streamlit stops it then."""
 
 

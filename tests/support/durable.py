@@ -28,9 +28,14 @@ def runs(url: str) -> list[TaskRun]:
         return list(session.exec(select(TaskRun).order_by(TaskRun.enqueued_at)).all())
 
 
-def wait_for_runs(url: str, done: Callable[[dict[str, TaskRun]], bool], what: str):
+def wait_for_runs(
+    url: str,
+    done: Callable[[dict[str, TaskRun]], bool],
+    what: str,
+    timeout_s: float = DB_TIMEOUT_S,
+):
     """Poll ``task_run`` (another process writes it) until ``done`` holds, with a bound."""
-    deadline = time.monotonic() + DB_TIMEOUT_S
+    deadline = time.monotonic() + timeout_s
     while True:
         rows = {row.id: row for row in runs(url)}
         if done(rows):

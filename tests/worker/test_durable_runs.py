@@ -148,3 +148,28 @@ def test_a_failing_task_and_an_oversized_result_are_one_sentence_each(app, monke
     assert result_of(app, row.id) is None
     row = finished(app, app.runs.submit("sleepy", {"steps": -1}, "ann"))
     assert (row.status, row.error) == ("failed", "Steps cannot be negative.")
+
+
+def test_runs_of_a_dead_process_on_another_host_are_found_by_their_lease(app):
+    from datetime import timedelta
+
+    from core.app import sweep_runs
+    from db.models import utcnow
+
+    expired = utcnow() - timedelta(seconds=1)
+    with Session(app.engine) as session:
+        for run_id, status in (("old-running", "running"), ("old-queued", "queued")):
+            session.add(
+                TaskRun(
+                    id=run_id, group_name="B", task="sleepy", owner="ann", status=status,
+                    host="a-previous-container", pid=1, worker_id="gone", lease_expires_at=expired,
+                    enqueued_at=utcnow() - timedelta(minutes=5), params={"steps": 1},
+                )
+            )  # fmt: skip
+        session.commit()
+    sweep_runs(app.runs_db)
+    lost = run_row(app, "old-running")
+    assert (lost.status, lost.error) == ("lost", "The worker running it stopped; Run again.")
+    back = run_row(app, "old-queued")
+    assert (back.status, back.worker_id, back.lease_expires_at) == ("queued", None, None)
+    assert finished(app, "old-queued").status == "succeeded", "it keeps its place and runs"
