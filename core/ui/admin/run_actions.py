@@ -91,6 +91,15 @@ def _act(action: Callable[[], object], done: str) -> None:
     st.rerun()
 
 
+def _unlinked(text: str) -> str:
+    """``plain(text)``, with an e-mail address kept from becoming a mailto link.
+
+    Markdown's autolinking ignores backslash escapes; a zero-width space after
+    the ``@`` leaves no domain to link and shows the same characters.
+    """
+    return plain(text).replace("@", "@\u200b")
+
+
 def _run_line(run: QueuedRow, now) -> str:
     where = f" on {plain(run.host)} ({plain(run.device)})" if run.status == "running" else ""
     state = (
@@ -100,7 +109,7 @@ def _run_line(run: QueuedRow, now) -> str:
     )  # fmt: skip
     for_s = seconds((now - run.since).total_seconds())
     return (
-        f"**{state}** · {plain(task_title(run.task))} · {plain(owner_label(run.owner))} · "
+        f"**{state}** · {plain(task_title(run.task))} · {_unlinked(owner_label(run.owner))} · "
         f"{'running' if run.status == 'running' else 'waiting'} for {for_s}{where}"
     )
 
