@@ -55,6 +55,7 @@ _COLUMNS = (
     RUNS.c.device,
     RUNS.c.error,
     RUNS.c.cancel_requested_at,
+    RUNS.c.admin_note,
 )
 
 
@@ -96,6 +97,8 @@ class RunView:
     queued: int | None = None
     paused: bool = False
     eta_s: float | None = None
+    admin_note: str | None = None
+    """The latest admin action on the run, in its owner's words (core/worker/run_admin.py)."""
 
     @property
     def active(self) -> bool:
@@ -114,6 +117,7 @@ class RunView:
             self.progress_message,
             self.device,
             self.cancel_requested,
+            self.admin_note,
         )
 
 
@@ -139,6 +143,7 @@ def read_views(connection, run_ids: Iterable[str]) -> dict[str, RunView]:
             device=row.device,
             error=row.error,
             cancel_requested=row.cancel_requested_at is not None,
+            admin_note=row.admin_note,
         )
         for row in rows
     }

@@ -30,7 +30,8 @@ def waiting_sentence(view: RunView) -> str:
     place = f"position {view.position} of {view.queued}"
     if view.paused:
         return f"Group {group} is paused, so no run starts for now; you keep your place ({place})."
-    return f"Waiting for a slot in group {group} — {place}, {estimate(view.eta_s)}."
+    sentence = f"Waiting for a slot in group {group} — {place}, {estimate(view.eta_s)}."
+    return f"{sentence} {plain(view.admin_note)}" if view.admin_note else sentence
 
 
 def running_caption(view: RunView) -> str:

@@ -283,8 +283,9 @@ class Dispatcher:
             self._finish(entry, "failed", "The worker could not run it; see the server log.")
         finally:
             entry.entered.set()
-            with self._lock:
-                self._active.pop(run.id, None)
+            with self._lock:  # a run given back may already be claimed again, as a new entry
+                if self._active.get(run.id) is entry:
+                    del self._active[run.id]
 
     def _hold_slot_and_run(self, entry: _Active) -> None:
         run = entry.run

@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import Session, select
 
 from core.auth import Actor, NotAuthorized
+from core.ui.run_widget import waiting_sentence
 from core.worker.run_admin import QueueChanged, RunActionRefused
 from db.models import AuditEvent
 from tests.worker.support import finished, run_row, running, wait_for
@@ -45,6 +46,8 @@ def test_an_admin_cancels_removes_promotes_and_clears(app):
     admin.move_to_head(ALICE, dan)
     assert admin.queued("A") == [dan, bob, cat, eve]
     assert run_row(app, dan).admin_note.startswith("Moved to the head of the queue by admin alice")
+    shown = waiting_sentence(app.watcher.wait([dan], {}, 0).get(dan))  # as the task page says
+    assert "— position 1 of 4" in shown and "Moved to the head of the queue by admin alice" in shown
 
     admin.remove(ALICE, cat)
     removed = finished(app, cat)
