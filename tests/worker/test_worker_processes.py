@@ -28,7 +28,7 @@ from tests.support.database import sqlite_url
 from tests.worker.support import TEST_TASKS, finished, run_row, running, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-TTL_S = 3.0
+TTL_S = 6.0
 LONG = {"steps": 2000, "step_s": 0.05}
 
 
