@@ -77,7 +77,7 @@ def _show_prefill_notice(spec: TaskSpec) -> None:
 
 
 def _show_notice(spec: TaskSpec) -> None:
-    notice = st.session_state.get(_notice_key(spec))
+    notice = st.session_state.pop(_notice_key(spec), None)  # shown once, until the next rerun
     if notice is None:
         return
     kind, sentence = notice

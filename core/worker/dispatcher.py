@@ -60,9 +60,15 @@ POLL_S = 0.15
 PROGRESS_WRITE_S = 0.25
 """Fastest a run's progress is written to its row; the watchers read it about as often."""
 
-FENCE_FRACTION = 2 / 3
-"""A child stops by itself this far into a lease that was not renewed: a third of the
-TTL before the lease can expire anywhere else, with renewals due every third."""
+FENCE_MARGIN_S = 2.0
+"""A child stops by itself this long (or a third of the TTL, if less) before a lease that
+was not renewed can expire anywhere else. Renewals are due every third of the TTL, so a
+heartbeat may run late by most of two intervals (a loaded host) before a run is fenced."""
+
+
+def fence_at(renewal_began: float, ttl_s: float) -> float:
+    """The monotonic instant a child must stop at unless the lease is renewed again."""
+    return renewal_began + ttl_s - min(FENCE_MARGIN_S, ttl_s / 3)
 
 
 class Slots(Protocol):
@@ -251,10 +257,10 @@ class Dispatcher:
                 fleet_order=self._fleet_order,
             )
         for run in claimed:
-            self._launch(run, started + self._ttl_s * FENCE_FRACTION)
+            self._launch(run, fence_at(started, self._ttl_s))
 
-    def _launch(self, run: store.ClaimedRun, fence_at: float) -> None:
-        entry = _Active(run, fence_at)
+    def _launch(self, run: store.ClaimedRun, deadline: float) -> None:
+        entry = _Active(run, deadline)
         with self._lock:
             previous, self._last_entered = self._last_entered, entry.entered
             self._active[run.id] = entry
@@ -456,14 +462,14 @@ class Dispatcher:
                 now + timedelta(seconds=self._ttl_s),
             )
             gpu.record(connection, self.worker_id, figures)
-        fence_at = began + self._ttl_s * FENCE_FRACTION
+        deadline = fence_at(began, self._ttl_s)
         for entry in entries:
             if entry.run.id in mine:
-                entry.fence_at = fence_at
+                entry.fence_at = deadline
                 child = entry.child
                 if child is not None:
                     try:
-                        child.deadline.value = fence_at
+                        child.deadline.value = deadline
                     except ValueError:  # killed meanwhile: nothing left to fence
                         pass
             else:

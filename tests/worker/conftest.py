@@ -22,7 +22,7 @@ def module_app(tmp_path_factory) -> Iterator[App]:
             task_modules=TEST_TASKS,
             cancel_grace_s=1.0,
             result_max_bytes=16 * 1024**2,
-            lease_ttl_s=3.0,
+            lease_ttl_s=6.0,
             admin_password="letmein-letmein",
         )
     )
