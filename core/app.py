@@ -1,32 +1,33 @@
-"""Everything one Taskgate process holds: settings, database, limiter, background jobs.
+"""Everything one Taskgate process holds: settings, database, limiter, runs, background jobs.
 
 ``start_app`` is called once per process (the Streamlit entrypoint caches
 it with ``st.cache_resource``; tests and tools call it directly). It migrates
-the database, sets up the admin password, loads the groups into a fresh
-limiter, wires the limiter's run events to the database, and starts the
-scheduler (group reload, occupancy sampling, pruning).
-``App.close`` undoes it in reverse order and is also registered to run at
-interpreter exit, so events still in the recorder's queue reach the
-database when the server stops.
+the database, sets up the admin password, sweeps runs whose worker died,
+loads the groups into a fresh limiter, starts the run service and (with
+``TASKGATE_WORKERS=embedded``, the default) a dispatcher with its warm worker
+processes, the run watcher the pages wait on, and the scheduler (group
+reload, occupancy sampling, pruning). ``App.close`` undoes it in reverse
+order and is also registered to run at interpreter exit, after Streamlit
+has handled SIGTERM, so every running run is recorded with a final status
+when the server stops.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
-import os
-import socket
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
-from sqlalchemy import Engine, update
-from sqlmodel import select
+from sqlalchemy import Engine
 
 from core.auth import AdminAuth, admin_password_hash
 from core.group_sync import GroupSync
-from core.limiter import Limiter, RunEvents, SharedLimiter
+from core.limiter import GroupConfig, Limiter, RunEvents, RunInfo, SharedLimiter
 from core.metrics import OccupancySampler, prune_history
+from core.run_watch import RunWatcher
 from core.runs import RunRecorder
 from core.scheduler import (
     CONFIG_RELOAD_INTERVAL_S,
@@ -36,11 +37,18 @@ from core.scheduler import (
     build_scheduler,
 )
 from core.settings import Settings
+from core.shared_limiter.database import LimiterDatabase
 from core.tasks import registry
 from core.tasks.assignment import seed_assignments
-from db.engine import get_engine, session_scope
+from core.tasks.device import pick_device
+from core.worker import store as worker_store
+from core.worker.child import import_task_modules
+from core.worker.dispatcher import Dispatcher
+from core.worker.pool import ChildPool
+from core.worker.run_admin import RunAdmin
+from core.worker.service import RunService
+from db.engine import get_engine
 from db.migrate import upgrade
-from db.models import TaskRun, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -54,52 +62,55 @@ class App:
     groups: GroupSync
     scheduler: Scheduler
     admin: AdminAuth
+    runs: RunService
+    watcher: RunWatcher
+    runs_db: LimiterDatabase
+    run_admin: RunAdmin
+    dispatcher: Dispatcher | None = None
+    pool: ChildPool | None = None
 
     def close(self) -> None:
-        # Jobs first, waiting for a run in progress: a sample or a reload must
+        """Stop runs first (each is recorded), then the jobs, the limiter and the writers."""
+        if self.dispatcher is not None:
+            self.dispatcher.stop()
+        if self.pool is not None:
+            self.pool.close()
+        self.watcher.close()
+        # Then the jobs, waiting for a run in progress: a sample or a reload must
         # not use the limiter or the database after they were closed.
         if self.scheduler.running:
             self.scheduler.shutdown()
         if isinstance(self.limiter, SharedLimiter):
             self.limiter.close()
         self.recorder.close()
+        self.runs_db.dispose()
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+class GroupCreations:
+    """The limiter's event sink where runs are durable: only groups created on first use.
+
+    A durable run's row is written by the run service and its dispatcher,
+    conditionally; the limiter's own run events would race those writes, so
+    only ``group_created`` reaches the recorder, which stores the group.
+    """
+
+    def __init__(self, recorder: RunRecorder) -> None:
+        self._recorder = recorder
+
+    def group_created(self, config: GroupConfig) -> None:
+        self._recorder.group_created(config)
+
+    def run_queued(self, run: RunInfo) -> None:
+        pass
+
+    def run_started(self, run: RunInfo) -> None:
+        pass
+
+    def run_finished(self, run: RunInfo, status: str, error: str | None) -> None:
+        pass
 
 
-def mark_orphaned_runs_lost(engine: Engine) -> int:
-    """Runs left queued or running by a dead process on this host can never finish."""
-    host = socket.gethostname()
-    with session_scope(engine) as session:
-        pids = session.exec(
-            select(TaskRun.pid)
-            .where(TaskRun.host == host, TaskRun.status.in_(("queued", "running")))
-            .distinct()
-        ).all()
-        dead = [pid for pid in pids if pid != os.getpid() and not _pid_alive(pid)]
-        if not dead:
-            return 0
-        result = session.execute(
-            update(TaskRun)
-            .where(
-                TaskRun.host == host,
-                TaskRun.pid.in_(dead),
-                TaskRun.status.in_(("queued", "running")),
-            )
-            .values(status="lost", finished_at=utcnow(), error="The server process stopped.")
-        )
-        return result.rowcount
-
-
-def build_limiter(settings: Settings, events: RunEvents) -> Limiter | SharedLimiter:
+def build_limiter(settings: Settings, events: RunEvents | None) -> Limiter | SharedLimiter:
     """This process's own limiter, or with TASKGATE_LIMITER=shared one shared by every process."""
     if settings.limiter == "shared":
         return SharedLimiter(
@@ -111,19 +122,66 @@ def build_limiter(settings: Settings, events: RunEvents) -> Limiter | SharedLimi
     return Limiter(default_limit=settings.default_limit, events=events)
 
 
+def sweep_runs(db: LimiterDatabase) -> None:
+    """Record runs whose worker's lease ran out lost; give their queued runs back to the queue.
+
+    Leases, not process ids: this finds the runs of a process that died on
+    any host (a previous container, another machine) once their lease ends.
+    """
+    with db.write() as connection:
+        lost, returned = worker_store.sweep(connection, worker_store.clock(connection))
+    if lost or returned:
+        log.warning(
+            "runs of stopped workers: %d recorded lost, %d back in the queue", lost, returned
+        )
+
+
+def start_dispatcher(
+    settings: Settings,
+    db: LimiterDatabase,
+    limiter: Limiter | SharedLimiter,
+    device: str | None = None,
+    **options: Any,
+) -> tuple[Dispatcher, ChildPool]:
+    """A started dispatcher and its warm worker processes (the web server's, or a worker's)."""
+    pool = ChildPool(settings.task_modules)
+    dispatcher = Dispatcher(
+        db,
+        limiter,
+        pool,
+        device=device or str(pick_device()),
+        lease_ttl_s=settings.lease_ttl_s,
+        grace_s=settings.cancel_grace_s,
+        max_result_bytes=settings.result_max_bytes,
+        fleet_order=settings.limiter == "shared",
+        **options,
+    )
+    dispatcher.start()
+    return dispatcher, pool
+
+
 def start_app(settings: Settings) -> App:
     upgrade(settings.database_url)
     engine = get_engine(settings.database_url)
+    import_task_modules(settings.task_modules)
     admin = AdminAuth(admin_password_hash(engine, settings.admin_password))
-    lost = mark_orphaned_runs_lost(engine)
-    if lost:
-        log.warning("marked %d run(s) of stopped processes as lost", lost)
     recorder = RunRecorder(engine)
-    limiter = build_limiter(settings, recorder)
+    limiter = build_limiter(settings, GroupCreations(recorder))
     seed_assignments(engine, registry.tasks().values(), settings.default_limit)
     groups = GroupSync(engine, limiter)
     groups.refresh()
     groups.seed_durations()
+    runs_db = LimiterDatabase(settings.database_url)
+    runs = RunService(runs_db)
+    run_admin = RunAdmin(runs_db)
+    sweep = partial(sweep_runs, runs_db)
+    sweep()
+    dispatcher = pool = None
+    if settings.workers == "embedded":
+        dispatcher, pool = start_dispatcher(settings, runs_db, limiter)
+        runs.on_change(dispatcher.wake)
+        run_admin.on_change(dispatcher.wake)
+    watcher = RunWatcher(runs_db.reader, limiter.snapshot)
     retention = timedelta(days=settings.retention_days)
     scheduler = build_scheduler()
     add_interval_job(scheduler, "reload-groups", groups.poll, CONFIG_RELOAD_INTERVAL_S)
@@ -136,7 +194,23 @@ def start_app(settings: Settings) -> App:
         PRUNE_INTERVAL_S,
         run_at_start=True,
     )
+    if dispatcher is None:  # a dispatcher sweeps with its heartbeat; without one, this job does
+        add_interval_job(scheduler, "sweep-runs", sweep, settings.lease_ttl_s / 3)
     scheduler.start()
-    app = App(settings, engine, limiter, recorder, groups, scheduler, admin)
+    app = App(
+        settings,
+        engine,
+        limiter,
+        recorder,
+        groups,
+        scheduler,
+        admin,
+        runs,
+        watcher,
+        runs_db,
+        run_admin,
+        dispatcher,
+        pool,
+    )
     atexit.register(app.close)
     return app

@@ -1,8 +1,6 @@
-"""One owner's recent runs, newest first: what the "My runs" page lists.
+"""One owner's runs, newest first: what the "My runs" page lists and a task page shows.
 
-Rows come from ``task_run``, which the run recorder fills in the background;
-a caller that needs the runs it just finished to be there flushes the
-recorder first.
+Rows come from ``task_run``, written by the run service and the dispatchers.
 """
 
 from __future__ import annotations
@@ -27,3 +25,26 @@ def recent_runs(engine: Engine, owner: str, limit: int = RECENT_RUNS_LIMIT) -> l
         ).all()
         session.expunge_all()
         return list(rows)
+
+
+def latest_run_id(engine: Engine, owner: str, task: str) -> str | None:
+    """The id of ``owner``'s newest run of ``task``, whatever its status."""
+    with Session(engine) as session:
+        return session.exec(
+            select(TaskRun.id)
+            .where(TaskRun.owner == owner, TaskRun.task == task)
+            .order_by(TaskRun.enqueued_at.desc(), TaskRun.id)
+            .limit(1)
+        ).first()
+
+
+def run_statuses(engine: Engine, owner: str, limit: int = 20) -> dict[str, tuple[str, str]]:
+    """``owner``'s newest runs as ``{id: (task, status)}``, for the start/end toasts."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(TaskRun.id, TaskRun.task, TaskRun.status)
+            .where(TaskRun.owner == owner)
+            .order_by(TaskRun.enqueued_at.desc(), TaskRun.id)
+            .limit(limit)
+        ).all()
+    return {run_id: (task, status) for run_id, task, status in rows}

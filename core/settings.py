@@ -39,6 +39,18 @@ class Settings:
     lease_ttl_s: float = 15.0
     guests: str = "run"
     admins: tuple[str, ...] = ()
+    workers: str = "embedded"
+    """"embedded": the web server runs tasks in its own worker processes;
+    "external": only ``python -m core.worker`` processes do (needs the shared limiter)."""
+    result_max_bytes: int = 64 * 1024**2
+    """Largest stored result; 64 MB holds the biggest fractal (3840 x 2160, RGB) with room."""
+    cancel_grace_s: float = 5.0
+    single_owner: str | None = None
+    """Every request is made by this one owner, in every tab and after a reload: for a
+    one-person install without sign-in, and for the browser tests."""
+    task_modules: tuple[str, ...] = ()
+    """Modules imported by the web server and every worker process before tasks are
+    looked up, so that they can add tasks to the registry (tests add theirs so)."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -151,6 +163,16 @@ def _comma_list(name: str, raw: str) -> tuple[str, ...]:
     return entries
 
 
+def _module_names(name: str, raw: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for module in names:
+        if not all(piece.isidentifier() for piece in module.split(".")):
+            raise SettingsError(
+                f"{name} must be a comma-separated list of Python module names, not {raw!r}."
+            )
+    return names
+
+
 # field name -> (variable, parser)
 _FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "database_url": (DATABASE_URL_VARIABLE, _database_url),
@@ -162,6 +184,11 @@ _FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "lease_ttl_s": ("TASKGATE_LEASE_TTL_S", _seconds_between(1.0, 3600.0)),
     "guests": ("TASKGATE_GUESTS", _one_of("run", "watch", "none")),
     "admins": ("TASKGATE_ADMINS", _comma_list),
+    "workers": ("TASKGATE_WORKERS", _one_of("embedded", "external")),
+    "result_max_bytes": ("TASKGATE_RESULT_MAX_BYTES", _int_between(1024, 1024**3)),
+    "cancel_grace_s": ("TASKGATE_CANCEL_GRACE_S", _seconds_between(0.0, 600.0)),
+    "single_owner": ("TASKGATE_SINGLE_OWNER", _text),
+    "task_modules": ("TASKGATE_TASK_MODULES", _module_names),
 }
 
 
@@ -174,4 +201,10 @@ def load_settings(environ: Mapping[str, str], secrets: Mapping[str, Any] | None 
             raw = str(secrets[variable])
         if raw is not None:
             values[field] = parse(variable, raw)
-    return Settings(**values)
+    settings = Settings(**values)
+    if settings.workers == "external" and settings.limiter != "shared":
+        raise SettingsError(
+            "TASKGATE_WORKERS=external needs TASKGATE_LIMITER=shared, so that the worker "
+            "processes and the web server share one set of limits."
+        )
+    return settings

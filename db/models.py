@@ -11,7 +11,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    func,
+)
 from sqlmodel import Field, SQLModel
 
 GROUP_NAME_MAX = 64
@@ -30,6 +41,7 @@ RUN_STATUSES = (
     "lost",
 )
 FINISHED_STATUSES = RUN_STATUSES[2:]
+ACTIVE_STATUSES = RUN_STATUSES[:2]
 
 
 def utcnow() -> datetime:
@@ -69,6 +81,7 @@ class ConcurrencyGroup(SQLModel, table=True):
         CheckConstraint(
             "per_owner_limit IS NULL OR per_owner_limit >= 1", name="ck_group_per_owner_limit"
         ),
+        CheckConstraint("max_run_s IS NULL OR max_run_s > 0", name="ck_group_max_run"),
         CheckConstraint(
             f"length(name) BETWEEN 1 AND {GROUP_NAME_MAX}", name="ck_group_name_length"
         ),
@@ -89,6 +102,7 @@ class ConcurrencyGroup(SQLModel, table=True):
     max_queue: int | None = None
     queue_timeout_s: float | None = None
     per_owner_limit: int | None = None
+    max_run_s: float | None = None
     description: str = ""
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow)
@@ -101,14 +115,29 @@ Index("uq_group_name_key", ConcurrencyGroup.__table__.c.name_key, unique=True)
 
 
 class TaskRun(SQLModel, table=True):
-    """One request for a slot, for its whole life: queued, running, then an outcome."""
+    """One run, durable from request to outcome: queued, running, then a final status.
+
+    The queue order of a group is ``(queue_order, enqueued_at, id)``: every
+    run starts at ``queue_order`` 0 and an admin's "move to the head" gives
+    one a lower number (core/worker/run_admin.py). A queued run is
+    claimed by one dispatcher (``worker_id``), which then holds a lease on it
+    (``lease_expires_at``) and renews it while the run is queued or running;
+    a run whose lease ran out is found by any process's sweep (core/worker/store.py).
+    ``cancel_requested_at`` is a request; the dispatcher that holds the run
+    carries it out and writes the final status.
+    """
 
     __tablename__ = "task_run"
     __table_args__ = (
         CheckConstraint(_status_check(), name="ck_run_status"),
+        CheckConstraint(
+            "progress_fraction IS NULL OR (progress_fraction >= 0 AND progress_fraction <= 1)",
+            name="ck_run_progress",
+        ),
         Index("ix_task_run_group_enqueued", "group_name", "enqueued_at"),
         Index("ix_task_run_owner_enqueued", "owner", "enqueued_at"),
         Index("ix_task_run_status", "status"),
+        Index("ix_task_run_worker", "worker_id"),
     )
 
     id: str = Field(primary_key=True, max_length=32)
@@ -123,6 +152,62 @@ class TaskRun(SQLModel, table=True):
     error: str | None = None
     host: str = ""
     pid: int = 0
+    progress_fraction: float | None = None
+    progress_message: str | None = None
+    device: str = ""
+    worker_id: str | None = Field(default=None, max_length=32)
+    lease_expires_at: datetime | None = None
+    cancel_requested_at: datetime | None = None
+    cancelled_by: str | None = None
+    queue_order: float = 0.0
+    requeue_requested_at: datetime | None = None
+    """Set on a claimed, still waiting run when an admin reorders its queue: its dispatcher
+    gives it back so that runs are claimed (and enter the limiter) in the new order."""
+    admin_note: str | None = None
+    """The latest admin action on the run, as its owner reads it ("Moved to the head of
+    the queue by admin alice at 14:02 UTC.")."""
+    stop_sentence: str | None = None
+    """What the owner reads if the cancel asked for lands (an admin's action), e.g.
+    "Cancelled by admin alice at 14:02 UTC."; the dispatcher's own sentence otherwise."""
+
+
+class RunResult(SQLModel, table=True):
+    """A succeeded run's result, encoded by core/worker/codec.py; deleted with its run."""
+
+    __tablename__ = "run_result"
+
+    run_id: str = Field(
+        sa_column=Column(
+            String(32), ForeignKey("task_run.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    size: int
+
+
+class Worker(SQLModel, table=True):
+    """One dispatcher process: where it runs, what it serves, and whether it is alive.
+
+    ``heartbeat_at`` is renewed with its runs' leases; ``stopped_at`` is set
+    on a clean stop. Rows are kept for the admin's view of workers.
+    """
+
+    __tablename__ = "worker"
+
+    id: str = Field(primary_key=True, max_length=32)
+    host: str = ""
+    pid: int = 0
+    device: str = ""
+    groups: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    capacity: int | None = None
+    started_at: datetime = Field(default_factory=utcnow)
+    heartbeat_at: datetime = Field(default_factory=utcnow)
+    stopped_at: datetime | None = None
+    gpu_memory_used: int | None = Field(default=None, sa_column=Column(BigInteger))
+    gpu_memory_total: int | None = Field(default=None, sa_column=Column(BigInteger))
+    gpu_utilization: float | None = None
+    """Bytes in use / in total and percent busy, written with each heartbeat; None where
+    the device reports none (the CPU, or utilisation without NVML)."""
 
 
 class OccupancySample(SQLModel, table=True):

@@ -5,6 +5,8 @@ import streamlit as st
 from core.ui.bootstrap import get_app
 from core.ui.group_cards import show_group_cards
 from core.ui.navigation import enter_page
+from core.ui.requester import requester
+from core.ui.run_toasts import toast_run_changes
 from core.ui.task_list import show_task_list
 
 enter_page()
@@ -25,6 +27,7 @@ def live_groups() -> None:
     show_task_list(app.engine, snapshot)
     st.subheader("Groups")
     show_group_cards(snapshot)
+    toast_run_changes(app, requester(app))
 
 
 live_groups()

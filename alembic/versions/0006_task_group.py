@@ -5,7 +5,7 @@ default group, created with the default limit if missing), so this migration
 creates the table only.
 
 Revision ID: 0006
-Revises: 0004_name_key
+Revises: 0005
 Create Date: 2026-12-01
 """
 
@@ -16,7 +16,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0004_name_key"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

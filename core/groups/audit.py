@@ -24,6 +24,7 @@ _LABELS = {
     "max_queue": "queue cap",
     "queue_timeout_s": "queue timeout",
     "per_owner_limit": "limit per person",
+    "max_run_s": "run-time cap",
     "description": "description",
 }
 
@@ -38,7 +39,7 @@ def _show(field: str, value: Any) -> str:
         return "yes" if value else "no"
     if value is None:
         return "no timeout" if field == "queue_timeout_s" else "no cap"
-    if field == "queue_timeout_s":
+    if field in ("queue_timeout_s", "max_run_s"):
         return f"{value:g} s"
     if field == "description":
         return f"“{value}”" if value else "empty"
@@ -58,6 +59,11 @@ def describe_change(before: dict[str, Any] | None, after: dict[str, Any] | None)
         return "created with " + ", ".join(settings) + (", paused" if after.get("paused") else "")
     if after is None:
         return "deleted"
+    if "run" in after:  # an admin's action on a run (core/worker/run_admin.py)
+        return (
+            f"run {after['run'][:8]} ({after.get('task', '')}) of {after.get('owner', '')}: "
+            f"{(before or {}).get('status', '')} → {after.get('status', '')}"
+        )
     changes = [
         f"{label} {_show(field, before.get(field))} → {_show(field, after.get(field))}"
         for field, label in _LABELS.items()

@@ -33,6 +33,7 @@ MAX_QUEUE_CAP = 100_000
 MIN_QUEUE_TIMEOUT_S = 0.1
 """Shorter than a waiting request's first check: it could only ever time out."""
 MAX_QUEUE_TIMEOUT_S = 7 * 24 * 3600.0
+MAX_RUN_S = 7 * 24 * 3600.0
 
 _MARKUP = set("<>&*`[]{}#|\\\"'")
 _NAME_PUNCTUATION = set(" -_.")
@@ -51,6 +52,7 @@ class GroupSettings:
     max_queue: int | None = None
     queue_timeout_s: float | None = None
     per_owner_limit: int | None = None
+    max_run_s: float | None = None
     description: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -186,6 +188,23 @@ def _queue_timeout(raw: object, typed: bool) -> float | None:
     return float(value)
 
 
+def _max_run(raw: object, typed: bool) -> float | None:
+    value = _number(raw, "The run-time cap", whole=False, typed=typed)
+    if value is None:
+        return None
+    if value <= 0:
+        raise _Bad(
+            f"The run-time cap must be more than 0 seconds (not {value:g}); "
+            "leave it empty to let runs take as long as they need."
+        )
+    if value > MAX_RUN_S:
+        raise _Bad(
+            f"The run-time cap can be at most {MAX_RUN_S:,.0f} seconds (7 days); "
+            "leave it empty to let runs take as long as they need."
+        )
+    return float(value)
+
+
 def _per_owner_limit(raw: object, typed: bool) -> int | None:
     value = _number(raw, "The limit per person", whole=True, typed=typed)
     if value is None:
@@ -226,6 +245,7 @@ _PARSERS = {
     "max_queue": _max_queue,
     "queue_timeout_s": _queue_timeout,
     "per_owner_limit": _per_owner_limit,
+    "max_run_s": _max_run,
     "description": _description,
 }
 SETTINGS_FIELDS = tuple(_PARSERS)

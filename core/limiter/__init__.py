@@ -21,6 +21,7 @@ from core.limiter.errors import (
     QueueFull,
     QueueTimeout,
     RunCancelled,
+    UnknownGroup,
 )
 from core.limiter.events import RunEvents, RunStatus
 from core.limiter.local import Limiter
@@ -43,6 +44,7 @@ __all__ = [
     "RunInfo",
     "RunStatus",
     "SharedLimiter",
+    "UnknownGroup",
     "WaitInfo",
 ]
 

@@ -11,6 +11,7 @@ SETTING_FIELDS = (
     "max_queue",
     "queue_timeout_s",
     "per_owner_limit",
+    "max_run_s",
     "description",
 )
 """What an admin sets on a group besides its name: the same fields on a config, a
@@ -38,6 +39,8 @@ class GroupConfig:
     max_queue: int | None = None
     queue_timeout_s: float | None = None
     per_owner_limit: int | None = None
+    max_run_s: float | None = None
+    """The longest a run may hold its slot; enforced by the dispatcher, not the limiter."""
     description: str = ""
     version: int = 0
 
@@ -59,6 +62,12 @@ class GroupConfig:
             raise ValueError(
                 f"Group {self.name}'s limit per person must be at least 1 "
                 f"(got {self.per_owner_limit})."
+            )
+
+        if self.max_run_s is not None and self.max_run_s <= 0:
+            raise ValueError(
+                f"Group {self.name}'s run-time cap must be more than 0 seconds "
+                f"(got {self.max_run_s:g})."
             )
 
     @property

@@ -65,6 +65,15 @@ class GroupRemoved(LimiterError):
         super().__init__(group, f"Group {group} was removed while you were waiting.")
 
 
+class UnknownGroup(LimiterError):
+    """A run was asked for in a group that does not exist (never created, or removed)."""
+
+    def __init__(self, group: str) -> None:
+        super().__init__(
+            group, f"Group {group} does not exist (an admin may have removed it), so nothing runs."
+        )
+
+
 class RunCancelled(BaseException):
     """Raised by a UI (from ``on_wait`` or a progress callback) to abandon a run."""
 

@@ -108,6 +108,7 @@ class Limiter:
         task: str = "",
         params: dict[str, Any] | None = None,
         on_wait: Callable[[WaitInfo], object] | None = None,
+        run_id: str | None = None,
     ) -> Iterator[RunInfo]:
         """Hold one slot of ``group`` for the duration of the ``with`` block.
 
@@ -115,9 +116,12 @@ class Limiter:
         queue and every ``REPORT_EVERY_S`` after. Whatever ends the wait or
         the block, including an exception raised by ``on_wait`` or a
         BaseException such as Streamlit's stop, gives the slot or the place
-        in the queue back and is reported once to ``run_finished``.
+        in the queue back and is reported once to ``run_finished``. ``run_id``
+        names the request after a durable run (core/worker) instead of a new id.
         """
         run = RunInfo(group=group, owner=owner, task=task, params=params)
+        if run_id is not None:
+            run.id = run_id
         with reported_run(
             self._events,
             run,

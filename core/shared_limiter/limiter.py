@@ -163,6 +163,7 @@ class SharedLimiter:
         task: str = "",
         params: dict[str, Any] | None = None,
         on_wait: Callable[[WaitInfo], object] | None = None,
+        run_id: str | None = None,
     ) -> Iterator[RunInfo]:
         """Hold one slot of ``group``, fleet-wide, for the duration of the ``with`` block.
 
@@ -171,6 +172,8 @@ class SharedLimiter:
         block gives the ticket back and is reported once to ``run_finished``.
         """
         run = RunInfo(group=group, owner=owner, task=task, params=params)
+        if run_id is not None:
+            run.id = run_id
         with reported_run(
             self._events,
             run,

@@ -1,4 +1,10 @@
-"""The "My runs" page: this owner's recent runs, and a way to run one again.
+"""The "My runs" page: this owner's recent runs, live, with Cancel, results and Run again.
+
+The list is read from the database, so it shows runs started from any tab or
+session. While some are queued or running the page watches them through the
+process's run watcher (a blocking wait, as on a task page) and redraws the
+table when one changes; when one ends the page reruns. A finished run's
+result is decoded from the database only when it is chosen.
 
 "Run again" does not start anything by itself: it fills the task's form
 with the old settings and opens its page, where the user presses Run. That
@@ -16,11 +22,17 @@ import streamlit as st
 from core.app import App
 from core.identity import Person
 from core.run_history import RECENT_RUNS_LIMIT, recent_runs
+from core.run_watch import RunView
 from core.ui.owner import current_person
+from core.ui.requester import requester
+from core.ui.results import show_run_outcome
+from core.ui.run_toasts import toast_run_changes
+from core.ui.run_widget import WAIT_S
+from core.ui.stop_check import stop_if_requested
 from core.ui.task_form import request_prefill
 from core.ui.task_pages import page_for, task_pages
 from core.ui.wording import plain, settings_line
-from db.models import TaskRun
+from db.models import ACTIVE_STATUSES, TaskRun
 
 STATUS_LABELS = {
     "queued": "⏳ waiting",
@@ -30,11 +42,8 @@ STATUS_LABELS = {
     "cancelled": "⏹️ cancelled",
     "timed_out": "⌛ waited too long",
     "rejected": "🚦 refused",
-    "lost": "❔ lost (server stopped)",
+    "lost": "❔ lost (its worker stopped)",
 }
-
-RECORDER_WAIT_S = 1.0
-"""How long to let the run recorder catch up, so a run that just ended is listed as ended."""
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -53,13 +62,26 @@ def _browser_zone() -> ZoneInfo | None:
 
 
 def _note(run: TaskRun) -> str:
-    """Why a run ended as it did, in words: the refusal or failure, or when it was cancelled."""
-    if run.status == "cancelled":
-        return "cancelled while running" if run.started_at else "cancelled while waiting"
+    """Why a run ended as it did: the sentence stored with it.
+
+    Rows from before durable runs stored "ExcType: sentence"; the type is dropped.
+    """
     if not run.error:
-        return ""
-    _, _, sentence = run.error.partition(": ")
-    return sentence or run.error
+        return run.admin_note or ""
+    kind, separator, sentence = run.error.partition(": ")
+    return sentence if separator and kind.isidentifier() else run.error
+
+
+def _status(run: TaskRun, view: RunView | None) -> str:
+    label = STATUS_LABELS.get(run.status, run.status)
+    if view is None:
+        return label
+    label = STATUS_LABELS.get(view.status, view.status)
+    if view.status == "queued" and view.position is not None:
+        return f"{label} · {view.position} of {view.queued}" + (" (paused)" if view.paused else "")
+    if view.status == "running" and view.progress_fraction is not None:
+        return f"{label} · {view.progress_fraction:.0%}"
+    return label
 
 
 def _seconds(start: datetime | None, end: datetime | None) -> float | None:
@@ -68,23 +90,33 @@ def _seconds(start: datetime | None, end: datetime | None) -> float | None:
     return max(0.0, (end - start).total_seconds())
 
 
-def runs_table(runs: list[TaskRun], zone: ZoneInfo | None, now: datetime) -> pd.DataFrame:
-    """One row per run with what a person looks for first: when, what, how it ended, how long."""
+def runs_table(
+    runs: list[TaskRun],
+    zone: ZoneInfo | None,
+    now: datetime,
+    views: dict[str, RunView] | None = None,
+) -> pd.DataFrame:
+    """One row per run with what a person looks for first: when, what, how it ended, how long.
+
+    ``views`` are the live views of active runs, which supersede their rows.
+    """
     rows = []
     for run in runs:
-        enqueued, started = _aware(run.enqueued_at), _aware(run.started_at)
-        finished = _aware(run.finished_at)
+        view = (views or {}).get(run.id)
+        enqueued = _aware(run.enqueued_at)
+        started = view.started_at if view else _aware(run.started_at)
+        finished = view.finished_at if view else _aware(run.finished_at)
         page = page_for(run.task)
         fields = page.task.fields if page else ()
         rows.append(
             {
                 "Requested": enqueued.astimezone(zone) if zone else enqueued,
                 "Task": page.task.title if page else run.task,
-                "Status": STATUS_LABELS.get(run.status, run.status),
+                "Status": _status(run, view),
                 "Group": run.group_name,
                 "Waited (s)": _seconds(enqueued, started or finished or now),
                 "Ran (s)": _seconds(started, finished or now) if started else None,
-                "Note": _note(run),
+                "Note": (view.error if view else None) or _note(run),
                 "Settings": settings_line(fields, run.params or {}) or str(run.params or ""),
             }
         )
@@ -99,7 +131,9 @@ def _run_label(run: TaskRun, zone: ZoneInfo | None) -> str:
     return f"{when} · {title} · {STATUS_LABELS.get(run.status, run.status)}"
 
 
-def _whose_runs(person: Person) -> str:
+def _whose_runs(app: App, person: Person, owner: str) -> str:
+    if app.settings.single_owner:
+        return f"Runs requested by {plain(owner)}, newest first (the last {RECENT_RUNS_LIMIT})."
     if not person.is_guest:
         return (
             f"Runs requested by {plain(person.name)}, newest first (the last {RECENT_RUNS_LIMIT})."
@@ -110,20 +144,9 @@ def _whose_runs(person: Person) -> str:
     )
 
 
-def show_my_runs(app: App) -> None:
-    person = current_person()
-    app.recorder.flush(timeout_s=RECORDER_WAIT_S)
-    runs = recent_runs(app.engine, person.owner)
-    st.title("My runs")
-    st.caption(_whose_runs(person))
-    if not runs:
-        st.info("No runs yet. Start one from a task page:")
-        for page in task_pages():
-            st.page_link(page.page, label=page.task.title, icon=page.task.icon)
-        return
-    zone = _browser_zone()
-    st.dataframe(
-        runs_table(runs, zone, datetime.now(UTC)),
+def _draw_table(slot, runs: list[TaskRun], zone: ZoneInfo | None, views: dict[str, RunView]):
+    slot.dataframe(
+        runs_table(runs, zone, datetime.now(UTC), views),
         hide_index=True,
         column_config={
             "Requested": st.column_config.DatetimeColumn(format="D MMM, HH:mm:ss"),
@@ -131,6 +154,43 @@ def show_my_runs(app: App) -> None:
             "Ran (s)": st.column_config.NumberColumn(format="%.1f"),
         },
     )
+
+
+def _show_cancels(app: App, owner: str, active: list[TaskRun], zone: ZoneInfo | None) -> None:
+    for run in active:
+
+        def cancel(run_id: str = run.id) -> None:
+            app.runs.cancel(run_id, actor=owner, owner=owner)
+
+        st.button(
+            f"Cancel {_run_label(run, zone)}",
+            key=f"taskgate.my_runs.cancel.{run.id}",
+            on_click=cancel,
+            icon=":material/stop_circle:",
+        )
+
+
+def _show_result_picker(app: App, runs: list[TaskRun], zone: ZoneInfo | None) -> None:
+    done = [run for run in runs if run.status not in ACTIVE_STATUSES]
+    if not done:
+        return
+    st.subheader("Open a finished run")
+    chosen = st.selectbox(
+        "Run",
+        done,
+        index=None,
+        placeholder="Choose a run to see its result or why it ended",
+        format_func=lambda run: _run_label(run, zone),
+        key="taskgate.my_runs.open",
+    )
+    if chosen is not None:
+        view = app.watcher.view(chosen.id)
+        if view is not None:
+            page = page_for(chosen.task)
+            show_run_outcome(app, page.task if page else None, view)
+
+
+def _show_run_again(runs: list[TaskRun], zone: ZoneInfo | None) -> None:
     again = [run for run in runs if page_for(run.task) is not None and run.params]
     if not again:
         return
@@ -143,3 +203,41 @@ def show_my_runs(app: App) -> None:
         assert page is not None and chosen.params is not None
         request_prefill(page.task, chosen.params)
         st.switch_page(page.page)
+
+
+def _watch(app: App, owner: str, slot, runs, zone, views: dict[str, RunView]) -> None:
+    """Redraw the table while active runs change; rerun the page when one ends."""
+    seen = {run_id: view.shown() for run_id, view in views.items()}
+    while True:
+        current = app.watcher.wait(list(views), seen, WAIT_S)
+        stop_if_requested()
+        toast_run_changes(app, owner)
+        if any(not view.active for view in current.values()):
+            st.rerun()
+        if any(seen.get(run_id) != view.shown() for run_id, view in current.items()):
+            _draw_table(slot, runs, zone, current)
+            seen = {run_id: view.shown() for run_id, view in current.items()}
+
+
+def show_my_runs(app: App) -> None:
+    person = current_person()
+    owner = requester(app)
+    runs = recent_runs(app.engine, owner)
+    st.title("My runs")
+    st.caption(_whose_runs(app, person, owner))
+    toast_run_changes(app, owner)
+    if not runs:
+        st.info("No runs yet. Start one from a task page:")
+        for page in task_pages():
+            st.page_link(page.page, label=page.task.title, icon=page.task.icon)
+        return
+    zone = _browser_zone()
+    active = [run for run in runs if run.status in ACTIVE_STATUSES]
+    views = app.watcher.wait([run.id for run in active], {}, 0.0) if active else {}
+    table = st.empty()
+    _draw_table(table, runs, zone, views)
+    _show_cancels(app, owner, active, zone)
+    _show_result_picker(app, runs, zone)
+    _show_run_again(runs, zone)
+    if views:
+        _watch(app, owner, table, runs, zone, views)

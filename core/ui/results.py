@@ -1,34 +1,59 @@
-"""How a run ended, on the page: the task's result with wait and run times, or one sentence."""
+"""How a run ended, on the page: the task's result with wait and run times, or one sentence.
+
+Results are decoded from the database each time they are shown and never
+kept in ``st.session_state``: a session holds run ids, so a closed tab
+leaves nothing big behind.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
+from core.app import App
+from core.run_watch import RunView
 from core.tasks.registry import TaskSpec
-from core.ui.outcome import Outcome
 from core.ui.result_view import show_task_result
 from core.ui.wording import duration, plain, settings_line
+from core.worker import codec
+from core.worker import store as worker_store
 
 
-def timings_line(outcome: Outcome) -> str:
+def timings_line(view: RunView) -> str:
     """E.g. "Waited 2.1 s for a slot in group A · ran 1.4 s on CPU (2 threads)"."""
-    assert outcome.wait_s is not None and outcome.run_s is not None
+    assert view.started_at is not None and view.finished_at is not None
+    waited = (view.started_at - view.enqueued_at).total_seconds()
+    ran = (view.finished_at - view.started_at).total_seconds()
+    where = f" on {plain(view.device)}" if view.device else ""
     return (
-        f"Waited {duration(outcome.wait_s)} for a slot in group {plain(outcome.group)} · "
-        f"ran {duration(outcome.run_s)} on {plain(outcome.device)}"
+        f"Waited {duration(max(waited, 0.0))} for a slot in group {plain(view.group)} · "
+        f"ran {duration(max(ran, 0.0))}{where}"
     )
 
 
-def show_outcome(spec: TaskSpec, outcome: Outcome) -> None:
-    """The result of a succeeded run, or the sentence that says why there is none."""
-    if outcome.status == "succeeded":
+def load_result(app: App, run_id: str) -> Any:
+    """The stored result of a run, decoded now; None if there is none."""
+    with app.runs_db.read() as connection:
+        content = worker_store.result_of(connection, run_id)
+    return None if content is None else codec.decode(content)
+
+
+def show_run_outcome(app: App, spec: TaskSpec | None, view: RunView) -> None:
+    """A finished run: its result with times and settings, or the sentence that says why not."""
+    if view.status == "succeeded":
         st.subheader("Result")
-        st.caption(timings_line(outcome))
-        st.caption(plain(settings_line(spec.fields, outcome.settings)))
-        show_task_result(spec, outcome.result)
-    elif outcome.status == "cancelled":
-        st.info(plain(outcome.message), icon=":material/stop_circle:")
-    elif outcome.status == "refused":
-        st.warning(plain(outcome.message), icon=":material/block:")
+        st.caption(timings_line(view))
+        if spec is not None:
+            st.caption(plain(settings_line(spec.fields, view.params)))
+        result = load_result(app, view.id)
+        if result is None or spec is None:
+            st.info("This run left no result to show.", icon=":material/info:")
+        else:
+            show_task_result(spec, result)
+    elif view.status == "cancelled":
+        st.info(plain(view.error or "The run was cancelled."), icon=":material/stop_circle:")
+    elif view.status in ("rejected", "timed_out"):
+        st.warning(plain(view.error or "The run was refused."), icon=":material/block:")
     else:
-        st.error(plain(outcome.message), icon=":material/error:")
+        st.error(plain(view.error or "The run did not finish."), icon=":material/error:")

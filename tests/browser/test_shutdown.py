@@ -1,51 +1,55 @@
-"""A server stop loses nothing: a running and a queued request are both recorded cancelled."""
+"""A server stop records its running run and keeps its queue: after a restart the queued runs
+run in their original order, and no row is left running."""
 
 from __future__ import annotations
 
 import pytest
-from sqlmodel import Session, select
 
-from db.engine import dispose_engines, get_engine
-from db.models import TaskRun
-from tests.support.browser import visit_home, wait_for_app_idle
+from core.worker.sentences import SERVER_STOPPED
+from db.engine import dispose_engines
+from tests.support.browser import wait_for_app_idle
+from tests.support.durable import log_tracebacks, run_service, wait_for_runs
 from tests.support.server import streamlit_server
 
 pytestmark = pytest.mark.browser
 
-UI_TIMEOUT_MS = 30_000
+LONG = {"steps": 4000, "step_s": 0.05}
+SHORT = {"steps": 3, "step_s": 0.05}
 
 
-def _open(browser, url: str, path: str):
+def _start_app(browser, server) -> None:
+    """Streamlit runs no code before the first session: a visit starts the App."""
     page = browser.new_context().new_page()
-    page.goto(f"{url}/{path}")
-    wait_for_app_idle(page)
-    return page
+    page.goto(server.url)
+    wait_for_app_idle(page, timeout_ms=60_000)
+    page.context.close()
 
 
-def test_sigterm_records_running_and_queued_requests_as_cancelled(browser, server_env, tmp_path):
-    with streamlit_server(tmp_path, server_env) as server:
-        visit_home(browser, server)  # see the ``server`` fixture in tests/conftest.py
-        running = _open(browser, server.url, "matmul")
-        running.get_by_role("spinbutton", name="Matrix size").fill("2048")
-        running.get_by_role("spinbutton", name="Repeats").fill("100")
-        running.get_by_role("button", name="Run", exact=True).click()
-        running.locator('[data-testid="stProgress"]').wait_for(timeout=UI_TIMEOUT_MS)
-        waiting = _open(browser, server.url, "classifier")
-        waiting.get_by_role("button", name="Run", exact=True).click()
-        waiting.get_by_text("Waiting for a slot in group A").wait_for(timeout=UI_TIMEOUT_MS)
-    # Leaving the block sent SIGTERM and waited for the process to exit.
+def test_sigterm_with_one_running_and_three_queued_then_a_restart(browser, server_env, tmp_path):
+    env = {**server_env, "TASKGATE_TASK_MODULES": "tests.support.tasks"}
+    url = env["TASKGATE_DATABASE_URL"]
+    with streamlit_server(tmp_path, env) as server:
+        _start_app(browser, server)
+        service = run_service(url)
+        running = service.submit("sleepy", LONG, "ann")
+        wait_for_runs(url, lambda rows: rows[running].status == "running", "a running run")
+        queued = [service.submit("sleepy", SHORT, f"person{i}") for i in range(3)]
+        wait_for_runs(url, lambda rows: all(rows[i].worker_id for i in queued), "claimed")
     assert server.process.returncode == 0, server.log()
-    engine = get_engine(server_env["TASKGATE_DATABASE_URL"])
-    try:
-        with Session(engine) as session:
-            runs = {run.task: run for run in session.exec(select(TaskRun)).all()}
-    finally:
-        dispose_engines()
-    assert {task: run.status for task, run in runs.items()} == {
-        "matmul": "cancelled",
-        "classifier": "cancelled",
-    }
-    assert runs["matmul"].started_at is not None
-    # Sessions stop in no set order: if the running one stops first, its slot is
-    # handed to the queued one, which is then stopped too. Either way both end.
-    assert all(run.finished_at is not None for run in runs.values())
+    assert log_tracebacks(server.log()) == []
+    assert "terminate called" not in server.log()
+    rows = wait_for_runs(url, lambda rows: True, "rows")
+    assert (rows[running].status, rows[running].error) == ("lost", SERVER_STOPPED)
+    assert [(rows[i].status, rows[i].worker_id) for i in queued] == [("queued", None)] * 3
+    assert not [row for row in rows.values() if row.status == "running"]
+
+    with streamlit_server(tmp_path, env) as server:
+        _start_app(browser, server)
+        rows = wait_for_runs(
+            url, lambda rows: all(rows[i].status == "succeeded" for i in queued), "the queue run"
+        )
+    starts = [rows[i].started_at for i in queued]
+    assert starts == sorted(starts), "the queue ran in its original order"
+    assert log_tracebacks(server.log()) == []
+    assert not [row for row in rows.values() if row.status in ("running", "queued")]
+    dispose_engines()

@@ -1,15 +1,9 @@
-"""Several people share group A through real browsers: positions, Cancel, leaving, closed tabs.
+"""Several people share group A through real browsers: positions, Cancel, and closed tabs that
+cancel nothing.
 
 Each person is a separate browser context (its own Streamlit session and so
-its own owner). Group A has its seeded limit of 1. What the limiter decided
-is read back from ``task_run``, whose times come from the server's clock,
-the same clock this test reads.
-
-The tests assert what happens and in what order (a request leaves the queue
-after the click that made it leave, the next waiter starts after the slot
-was given back and never before). The only time bounds are generous ones
-that catch a hang: CI runs on a loaded machine, and how fast a hand-over is
-belongs in bench/, not here.
+its own owner). Group A has its seeded limit of 1. What happened is read back
+from ``task_run``, written by the server's run service and dispatcher.
 """
 
 from __future__ import annotations
@@ -17,11 +11,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from datetime import datetime
 
 import pytest
 from sqlmodel import Session, select
 
+from core.worker.sentences import CANCELLED_WHILE_RUNNING, CANCELLED_WHILE_WAITING
 from db.engine import get_engine
 from db.models import TaskRun
 from tests.support.browser import wait_for_app_idle
@@ -31,24 +25,18 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
 
 SLOW = {"Matrix size": 2048, "Repeats": 100}
 """Tens of seconds on a small CPU, stopping between products every ~0.1-0.4 s."""
-FINISHING = {"Matrix size": 2048, "Repeats": 40}
-"""Long enough (~5-10 s here) for two more people to queue behind it, short enough to wait for."""
+FINISHING = {"Matrix size": 1024, "Repeats": 30}
+"""A few seconds here: long enough to queue behind, short enough to wait for."""
 QUICK = {"Matrix size": 128, "Repeats": 3}
 
 UI_TIMEOUT_MS = 60_000
-RUN_TIMEOUT_MS = 300_000  # FINISHING takes ~5-10 s here, minutes with the machine overloaded
-DB_TIMEOUT_S = 30.0
-
-HANG_S = 10.0
-"""Longer than this between a click and what it causes is a hang, not a slow machine."""
-CLOCK_SLACK_S = 0.01
-"""The browser's clock reads whole milliseconds; the database stores microseconds."""
+DB_TIMEOUT_S = 60.0
 
 
 def _open_matmul(browser, server):
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     page.goto(f"{server.url}/matmul")
-    wait_for_app_idle(page)
+    wait_for_app_idle(page, timeout_ms=UI_TIMEOUT_MS)
     page.get_by_role("button", name="Run", exact=True).wait_for(timeout=UI_TIMEOUT_MS)
     return page
 
@@ -68,32 +56,13 @@ def _running(page) -> None:
     page.locator('[data-testid="stProgress"]').wait_for(timeout=UI_TIMEOUT_MS)
 
 
-def _click_timed(page, target) -> float:
-    """Click ``target`` on ``page``; return when the browser dispatched the click (epoch s).
-
-    Timed in the page rather than around Playwright's ``click``, which also
-    spends time finding, scrolling to and checking the element.
-    """
-    page.evaluate(
-        """() => document.addEventListener(
-            "click", () => { window.clickedAt = Date.now(); }, {capture: true, once: true}
-        )"""
-    )
-    target.click()
-    return page.evaluate("() => window.clickedAt") / 1000
-
-
-def _cancel(page) -> float:
-    return _click_timed(page, page.get_by_role("button", name="Cancel"))
-
-
 def _runs(engine) -> list[TaskRun]:
     with Session(engine) as session:
         return list(session.exec(select(TaskRun).order_by(TaskRun.enqueued_at)).all())
 
 
 def _wait_for_runs(engine, done: Callable[[list[TaskRun]], bool], what: str) -> list[TaskRun]:
-    """Poll ``task_run`` (written in the background, within ~0.5 s) until ``done`` holds."""
+    """Poll ``task_run`` (another process writes it) until ``done`` holds, with a bound."""
     deadline = time.monotonic() + DB_TIMEOUT_S
     while True:
         runs = _runs(engine)
@@ -104,15 +73,10 @@ def _wait_for_runs(engine, done: Callable[[list[TaskRun]], bool], what: str) -> 
         time.sleep(0.05)  # polling another process's database, not synchronising threads
 
 
-def _seconds(moment: datetime) -> float:
-    return moment.timestamp()
-
-
-def test_a_closed_tab_leaves_the_queue_and_the_next_waiter_starts_when_the_first_finishes(
+def test_a_closed_tab_keeps_its_place_and_its_run_starts_when_the_first_finishes(
     server, browser, server_env
 ):
     engine = get_engine(server_env["TASKGATE_DATABASE_URL"])
-    # Pages load before anyone starts, so the first run only has to outlast a few clicks.
     first, second, third = (_open_matmul(browser, server) for _ in range(3))
     _start(first, FINISHING)
     _running(first)
@@ -123,39 +87,19 @@ def test_a_closed_tab_leaves_the_queue_and_the_next_waiter_starts_when_the_first
     runs = _wait_for_runs(engine, lambda runs: len(runs) == 3, "three requests")
     first_id, second_id, third_id = (run.id for run in runs)
 
-    closed_at = time.time()
-    second.close()
-    runs = _wait_for_runs(
-        engine,
-        lambda runs: runs[1].status == "cancelled",
-        "the closed tab's request cancelled",
-    )
-    left = runs[1]
-    assert left.id == second_id and left.started_at is None
-    assert closed_at - CLOCK_SLACK_S <= _seconds(left.finished_at) < closed_at + HANG_S
-    _waiting_at(third, 1, 1)  # moved up, and the first run still holds the only slot
-
-    first.get_by_text("Result", exact=True).wait_for(timeout=RUN_TIMEOUT_MS)
-    runs = {
-        run.id: run
-        for run in _wait_for_runs(
-            engine, lambda runs: runs[2].started_at is not None, "the third request starting"
-        )
-    }
-    finished, started = runs[first_id], runs[third_id]
-    assert finished.status == "succeeded"
-    # The slot went to the third only once the first gave it back, and it did not sit idle.
-    assert 0 <= _seconds(started.started_at) - _seconds(finished.finished_at) < HANG_S
-    assert _seconds(left.finished_at) <= _seconds(finished.finished_at)
+    second.context.close()  # the person leaves; their run stays theirs and keeps its place
+    runs = {run.id: run for run in _wait_for_runs(
+        engine, lambda runs: all(run.status == "succeeded" for run in runs), "all three done"
+    )}  # fmt: skip
+    assert runs[first_id].finished_at <= runs[second_id].started_at
+    assert runs[second_id].finished_at <= runs[third_id].started_at
+    first.get_by_text("Result", exact=True).wait_for(timeout=UI_TIMEOUT_MS)
     third.get_by_text("Result", exact=True).wait_for(timeout=UI_TIMEOUT_MS)
-    assert runs[second_id].started_at is None
     for page in (first, third):
         assert page.locator('[data-testid="stException"]').count() == 0
 
 
-def test_cancel_or_leaving_gives_up_a_wait_and_cancel_hands_a_running_slot_to_the_next(
-    server, browser, server_env
-):
+def test_cancel_takes_a_wait_out_of_the_queue_and_stops_a_running_task(server, browser, server_env):
     engine = get_engine(server_env["TASKGATE_DATABASE_URL"])
     first = _open_matmul(browser, server)
     _start(first, SLOW)
@@ -164,39 +108,26 @@ def test_cancel_or_leaving_gives_up_a_wait_and_cancel_hands_a_running_slot_to_th
     _start(second, QUICK)
     _waiting_at(second, 1, 1)
     third = _open_matmul(browser, server)
-
     _start(third, QUICK)
     _waiting_at(third, 2, 2)
-    clicked_at = _cancel(third)
-    third.get_by_text("You cancelled the run").wait_for(timeout=UI_TIMEOUT_MS)
-    runs = _wait_for_runs(
-        engine, lambda runs: len(runs) == 3 and runs[2].status == "cancelled", "a cancelled wait"
-    )
+
+    third.get_by_role("button", name="Cancel").click()
+    third.get_by_text(CANCELLED_WHILE_WAITING).wait_for(timeout=UI_TIMEOUT_MS)
+    runs = _wait_for_runs(engine, lambda runs: runs[2].status == "cancelled", "a cancelled wait")
     assert runs[2].started_at is None
-    assert clicked_at - CLOCK_SLACK_S <= _seconds(runs[2].finished_at) < clicked_at + HANG_S
-
-    _start(third, QUICK)
-    _waiting_at(third, 2, 2)
-    clicked_at = _click_timed(
-        third, third.locator('[data-testid="stSidebarNav"]').get_by_text("Home", exact=True)
-    )
-    runs = _wait_for_runs(
-        engine, lambda runs: len(runs) == 4 and runs[3].status == "cancelled", "a wait left behind"
-    )
-    assert runs[3].started_at is None
-    assert clicked_at - CLOCK_SLACK_S <= _seconds(runs[3].finished_at) < clicked_at + HANG_S
     _waiting_at(second, 1, 1)
 
-    clicked_at = _cancel(first)
+    third.locator('[data-testid="stSidebarNav"]').get_by_text("Home", exact=True).click()
+    wait_for_app_idle(third)
+    _waiting_at(second, 1, 1)  # leaving a page cancels nothing
+
+    first.get_by_role("button", name="Cancel").click()
+    first.get_by_text(CANCELLED_WHILE_RUNNING).wait_for(timeout=UI_TIMEOUT_MS)
     runs = _wait_for_runs(
-        engine, lambda runs: runs[1].started_at is not None, "the next waiter starting"
+        engine, lambda runs: runs[1].status == "succeeded", "the next waiter succeeding"
     )
-    assert clicked_at - CLOCK_SLACK_S <= _seconds(runs[1].started_at) < clicked_at + HANG_S
-    first.get_by_text("You cancelled the run").wait_for(timeout=UI_TIMEOUT_MS)
-    runs = _wait_for_runs(engine, lambda runs: runs[0].status == "cancelled", "the run cancelled")
-    assert runs[0].started_at is not None
-    # The second started only after the first let go of the only slot.
-    assert _seconds(runs[0].finished_at) <= _seconds(runs[1].started_at)
+    assert runs[0].status == "cancelled" and runs[0].started_at is not None
+    assert runs[0].finished_at <= runs[1].started_at
     second.get_by_text("Result", exact=True).wait_for(timeout=UI_TIMEOUT_MS)
     for page in (first, second, third):
         assert page.locator('[data-testid="stException"]').count() == 0

@@ -24,6 +24,8 @@ TABLES = {
     "occupancy_minute",
     "guest_profile",
     "task_group",
+    "run_result",
+    "worker",
 }
 
 

@@ -14,6 +14,7 @@ from tests.pages.helpers import (
     fill_form,
     open_page,
     press_run,
+    recorded_runs,
     started_app,
 )
 from tests.support.apptest import page_text, switch_to
@@ -80,7 +81,7 @@ def test_run_again_opens_the_task_with_its_settings_filled_in(apptest_app):
     assert at.selectbox(key="taskgate.form.matmul.dtype").value == "bfloat16"
     assert at.number_input(key="taskgate.form.matmul.repeats").value == 4
     assert "press Run to run it again" in page_text(at)
-    assert not at.metric, "Run again fills the form; it does not start the run"
+    assert len(recorded_runs(started_app())) == 1, "Run again fills the form; it starts nothing"
 
 
 def test_run_again_with_settings_that_no_longer_fit_resets_them_with_a_sentence(apptest_app):
@@ -107,3 +108,21 @@ def test_run_again_with_settings_that_no_longer_fit_resets_them_with_a_sentence(
             "Repeats must be a whole number between 1 and 100.",
         )
     ]
+
+
+def test_a_finished_run_is_reopened_from_the_database_in_a_new_session(apptest_app):
+    at = open_page(TASK_PAGES["fractal"])
+    fill_form(at, "fractal", SMALL_SETTINGS["fractal"])
+    at = press_run(at)
+    owner = at.session_state["taskgate.session_owner"]
+    later = open_page(MY_RUNS)  # a new session: its own session state, nothing carried over
+    later.session_state["taskgate.session_owner"] = owner
+    later.run()
+    assert not [key for key in later.session_state if "result" in key.lower()]
+    picker = later.selectbox(key="taskgate.my_runs.open")
+    (only,) = picker.options
+    assert "Fractal renderer · ✅ succeeded" in only
+    later = picker.select_index(0).run()
+    assert not later.exception, later.exception
+    (image_list,) = later.get("image")
+    assert "Mandelbrot set, 96 × 64 pixels" in image_list.proto.imgs[0].caption

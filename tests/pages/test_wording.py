@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from core.limiter import GroupSnapshot, WaitInfo
-from core.ui.outcome import failure_sentence
+from core.limiter import GroupSnapshot
+from core.run_watch import RunView
 from core.ui.run_widget import waiting_sentence
 from core.ui.stop_check import stop_if_requested
 from core.ui.task_list import occupancy_line
 from core.ui.wording import duration, estimate, plain
+from core.worker.sentences import failure_sentence
 
 
-def _wait(**changes) -> WaitInfo:
+def _wait(**changes) -> RunView:
     values = dict(
-        group="A", position=2, queued=3, running=1, limit=1, paused=False, waited_s=4.0, eta_s=19.2
-    )
-    return WaitInfo(**{**values, **changes})
+        id="r1", task="matmul", group="A", owner="me", status="queued", params={},
+        enqueued_at=datetime.now(UTC), started_at=None, finished_at=None,
+        progress_fraction=None, progress_message=None, device="", error=None,
+        cancel_requested=False, position=2, queued=3, paused=False, eta_s=19.2,
+    )  # fmt: skip
+    return RunView(**{**values, **changes})
 
 
 def test_waiting_says_group_position_and_estimate():

@@ -59,6 +59,8 @@ def _settings_line(record: GroupRecord) -> str:
         parts.append(f"queue up to {s.max_queue}")
     if s.queue_timeout_s is not None:
         parts.append(f"waits at most {s.queue_timeout_s:g} s")
+    if s.max_run_s is not None:
+        parts.append(f"runs at most {s.max_run_s:g} s")
     return " · ".join(parts)
 
 

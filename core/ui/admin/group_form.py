@@ -22,6 +22,7 @@ FIELDS = (
     "per_owner_limit",
     "max_queue",
     "queue_timeout_s",
+    "max_run_s",
     "paused",
     "description",
 )
@@ -83,6 +84,15 @@ def group_fields(
             _text(settings.queue_timeout_s) if settings else "",
             "Empty: wait without a limit.",
             placeholder="wait without a limit",
+        )
+    with (row := st.columns(2))[0]:
+        text(
+            "max_run_s",
+            "Run-time cap (seconds)",
+            _text(settings.max_run_s) if settings else "",
+            "Empty: no cap. A run still going after this long is stopped as Cancel stops it "
+            "and recorded timed out.",
+            placeholder="no cap",
         )
     values["paused"] = st.checkbox(
         "Paused (admit nothing new; running runs finish)",

@@ -16,11 +16,13 @@ import pandas as pd
 import streamlit as st
 
 from core.app import App
+from core.auth import Actor
 from core.groups import group_sort_key
 from core.limiter import GroupSnapshot
 from core.metrics import LIVE_WINDOW, RunCounts, occupancy_series, run_counts, with_snapshot
 from core.ui.admin.charts import occupancy_figure, queue_figure
 from core.ui.admin.format import seconds
+from core.ui.admin.run_actions import show_runs, show_workers
 from core.ui.wording import plain
 from db.models import utcnow
 
@@ -45,42 +47,16 @@ def live_table(snapshot: dict[str, GroupSnapshot], counts: dict[str, RunCounts])
     return pd.DataFrame(rows).set_index("Group") if rows else pd.DataFrame()
 
 
-def runs_table(snapshot: dict[str, GroupSnapshot]) -> pd.DataFrame:
-    """Every run holding or waiting for a slot, and the host and process it is on.
-
-    With the shared limiter the snapshot spans the fleet, so this is where an
-    admin sees which replica a run belongs to.
-    """
-    rows = []
-    for group in sorted(snapshot.values(), key=lambda g: group_sort_key(g.name)):
-        for state, runs in (("running", group.running_runs), ("waiting", group.waiting)):
-            for run in runs:
-                rows.append(
-                    {
-                        "Group": group.name,
-                        "State": state,
-                        "Task": run.task,
-                        "Owner": run.owner,
-                        "For": seconds(run.run_s if state == "running" else run.wait_s),
-                        "Host": run.host,
-                        "Process": run.pid,
-                    }
-                )
-    return pd.DataFrame(rows)
-
-
 @st.fragment(run_every=1)
-def show_live(app: App) -> None:
+def show_live(app: App, actor: Actor) -> None:
     now = utcnow()
     snapshot = app.limiter.snapshot()
     if not snapshot:
         st.info("There are no groups yet; create one under Groups.")
         return
     st.table(live_table(snapshot, run_counts(app.engine, now - timedelta(hours=1))))
-    runs = runs_table(snapshot)
-    if not runs.empty:
-        st.markdown("**Runs now** — holding a slot or waiting, and where they run")
-        st.dataframe(runs, hide_index=True, width="stretch")
+    show_workers(app)
+    show_runs(app, actor)
     series = with_snapshot(occupancy_series(app.engine, LIVE_WINDOW, now), snapshot, now)
     start = now - LIVE_WINDOW.span
     st.markdown(

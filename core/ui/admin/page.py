@@ -64,7 +64,7 @@ def show_admin_page(app: App) -> None:
         label_visibility="collapsed",
     )
     if section == "Live":
-        show_live(app)
+        show_live(app, actor)
     elif section == "Groups":
         show_group_editor(service, actor, app.limiter.snapshot())
     elif section == "Tasks":

@@ -1,0 +1,190 @@
+"""A few warm worker processes, so a run starts without importing torch first.
+
+Each child is a fresh interpreter, ``python -m core.worker.child``, not a
+``multiprocessing`` child: the spawn method re-imports the parent's
+``__main__`` in every child, and in a Streamlit server ``__main__`` is the
+page script that was running (Streamlit runs scripts as ``__main__``), which
+would start a whole App in the child; a fork of a threaded server could
+inherit held locks. The parent and child share a socket pair (pickled
+messages, ``multiprocessing.connection.Connection``) and one small shared
+memory page holding the stop flag and the fencing deadline (core/worker/shared.py).
+
+Each child serves one run at a time. The pool keeps ``warm`` idle children
+ready; taking one asks a background thread to start a replacement. A child
+that misbehaved (killed for not stopping, or died) is never handed out again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from core.worker.shared import SharedState
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+START_TIMEOUT_S = 300.0
+"""How long a new child may take to import torch and say it is ready (a loaded host is slow)."""
+
+
+class Child:
+    """One worker process and what it shares with its parent: a connection and ``SharedState``."""
+
+    def __init__(self, task_modules: tuple[str, ...]) -> None:
+        ours, theirs = socket.socketpair()
+        self.shared = SharedState.create()
+        environment = dict(os.environ)
+        environment["PYTHONPATH"] = os.pathsep.join(
+            [str(ROOT), *filter(None, [environment.get("PYTHONPATH")])]
+        )
+        command = [
+            sys.executable,
+            "-m",
+            "core.worker.child",
+            str(theirs.fileno()),
+            str(self.shared.fileno()),
+            ",".join(task_modules),
+        ]
+        self.process = subprocess.Popen(
+            command, pass_fds=(theirs.fileno(), self.shared.fileno()), cwd=ROOT, env=environment
+        )
+        theirs.close()
+        self.conn = Connection(ours.detach())
+        self.pid = self.process.pid
+
+    @property
+    def stop(self):
+        return self.shared.stop
+
+    @property
+    def deadline(self):
+        return self.shared.deadline
+
+    @property
+    def exitcode(self) -> int | None:
+        return self.process.poll()
+
+    def wait_ready(self) -> bool:
+        try:
+            if not self.conn.poll(START_TIMEOUT_S):
+                return False
+            message = self.conn.recv()
+        except (EOFError, OSError):
+            return False
+        return message[0] == "ready"
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def send(self, message: Any) -> None:
+        self.conn.send(message)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            log.error("worker process %d did not die after SIGKILL", self.pid)
+        self.conn.close()
+        self.shared.close()
+
+    def close(self, timeout_s: float) -> None:
+        """Ask an idle child to exit; kill it if it does not within ``timeout_s``."""
+        try:
+            self.conn.send(None)
+            self.process.wait(timeout_s)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        self.kill()
+
+
+class ChildPool:
+    """Hands out warm children and keeps ``warm`` of them ready."""
+
+    def __init__(self, task_modules: tuple[str, ...] = (), warm: int = 1) -> None:
+        self._task_modules = task_modules
+        self._warm = warm
+        self._idle: list[Child] = []
+        self._lock = threading.Lock()
+        self._wanted = threading.Event()
+        self._closed = False
+        self._thread = threading.Thread(target=self._keep_warm, name="taskgate-pool", daemon=True)
+        self._thread.start()
+        self._wanted.set()
+
+    def take(self) -> Child:
+        """A ready child: an idle one, or (if none) a new one started now."""
+        while True:
+            with self._lock:
+                child = self._idle.pop() if self._idle else None
+            self._wanted.set()
+            if child is None:
+                child = self._start()
+                if child is None:
+                    raise RuntimeError("A worker process could not be started; see the log.")
+                return child
+            if child.alive:
+                return child
+            child.kill()
+
+    def give_back(self, child: Child) -> None:
+        with self._lock:
+            if not self._closed and child.alive and len(self._idle) < self._warm:
+                self._idle.append(child)
+                return
+        child.close(1.0)
+
+    def discard(self, child: Child) -> None:
+        child.kill()
+        self._wanted.set()
+
+    def close(self, timeout_s: float = 2.0) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        self._wanted.set()
+        for child in idle:
+            child.close(timeout_s)
+        self._thread.join(timeout_s)
+
+    def _start(self) -> Child | None:
+        child = Child(self._task_modules)
+        if child.wait_ready():
+            return child
+        log.error("a worker process did not start (exit code %s)", child.exitcode)
+        child.kill()
+        return None
+
+    def _keep_warm(self) -> None:
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            while True:
+                with self._lock:
+                    if self._closed or len(self._idle) >= self._warm:
+                        break
+                child = self._start()
+                if child is None:
+                    break
+                with self._lock:
+                    if self._closed:
+                        closing = child
+                    else:
+                        self._idle.append(child)
+                        closing = None
+                if closing is not None:
+                    closing.close(1.0)
+                    return
+            if self._closed:
+                return

@@ -1,0 +1,238 @@
+"""An admin's actions on runs: cancel a running run, remove or promote a queued one, clear a queue.
+
+Each method refuses a non-admin ``Actor`` (``core.auth.require_admin``) before
+touching anything, and makes its change and its ``audit_event`` rows (one
+per run: the actor, the action, the group, and the run's id, task and owner
+in ``before``/``after``) in ONE transaction, so the log never claims an
+action that did not happen. The run's owner reads what was done in a
+sentence naming the admin and the time ("Cancelled by admin alice at 14:02
+UTC."): a stopped run's ``error`` (through ``stop_sentence``, which the
+dispatcher's final write prefers for a cancel), or ``admin_note`` on a run
+that goes on.
+
+Stopping a run the dispatcher holds is a request it carries out (the task
+stops at its next progress step, or its process is killed after the grace
+period); a queued run nobody has claimed is ended here at once.
+
+Moving a run to the head lowers its ``queue_order`` below the group's
+lowest. Claims follow that order (core/worker/claims.py), but runs already
+claimed are waiting in the limiter's queue with tickets ahead of it; those
+are asked back (``requeue_requested_at``): their dispatchers leave the
+limiter's queue and give them back unclaimed, and they are claimed again,
+behind the moved run. A run that was granted its slot before its
+dispatcher noticed keeps it (it was first in line anyway) and starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from core.auth import Actor, require_admin
+from core.shared_limiter import store as limiter_store
+from core.shared_limiter.database import LimiterDatabase
+from core.worker.claims import QUEUE_ORDER
+from core.worker.store import RUNS, clock
+from db.models import AuditEvent
+
+AUDIT = AuditEvent.__table__
+
+
+class RunActionRefused(Exception):
+    """The run is not in a state the action applies to; the message is the sentence to show."""
+
+
+class QueueChanged(RunActionRefused):
+    """The admin confirmed clearing N runs but the queue holds a different number now."""
+
+
+def _at(moment: datetime) -> str:
+    return moment.strftime("%H:%M UTC")
+
+
+def _run(connection: Connection, run_id: str):
+    row = connection.execute(
+        select(
+            RUNS.c.id,
+            RUNS.c.group_name,
+            RUNS.c.task,
+            RUNS.c.owner,
+            RUNS.c.status,
+            RUNS.c.worker_id,
+            RUNS.c.cancel_requested_at,
+        ).where(RUNS.c.id == run_id)
+    ).first()
+    if row is None:
+        raise RunActionRefused("There is no such run; it may have been deleted with its history.")
+    return row
+
+
+def _audit(connection: Connection, actor: Actor, action: str, run, status: str) -> None:
+    about = {"run": run.id, "task": run.task, "owner": run.owner}
+    connection.execute(
+        insert(AUDIT).values(
+            ts=clock(connection),
+            actor=actor.name,
+            action=action,
+            group_name=run.group_name,
+            before={**about, "status": run.status},
+            after={**about, "status": status},
+        )
+    )
+
+
+class RunAdmin:
+    """The admin's levers on runs; ``on_change`` listeners (a local dispatcher) are woken after."""
+
+    def __init__(self, db: LimiterDatabase) -> None:
+        self._db = db
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def cancel(self, actor: Actor, run_id: str) -> None:
+        """Stop a running run; its owner reads "Cancelled by admin NAME at HH:MM UTC."."""
+        require_admin(actor)
+        with self._db.write() as connection:
+            run = _run(connection, run_id)
+            if run.status != "running":
+                raise RunActionRefused(
+                    "That run is not running any more, so there is nothing to cancel."
+                )
+            self._stop(connection, actor, run, "cancel run", "Cancelled")
+        self._changed()
+
+    def remove(self, actor: Actor, run_id: str) -> None:
+        """Take a queued run out of its queue; its owner reads "Removed from the queue by …"."""
+        require_admin(actor)
+        with self._db.write() as connection:
+            run = _run(connection, run_id)
+            if run.status != "queued":
+                raise RunActionRefused("That run is not waiting any more, so it cannot be removed.")
+            self._stop(connection, actor, run, "remove run", "Removed from the queue")
+        self._changed()
+
+    def queued(self, group: str) -> list[str]:
+        """The ids of ``group``'s queued runs, head first."""
+        with self._db.read() as connection:
+            return self._queued(connection, group)
+
+    def clear_queue(self, actor: Actor, group: str, expected: int) -> int:
+        """Remove every queued run of ``group``; ``expected`` is the count the admin confirmed.
+
+        If the queue holds a different number now, nothing is removed and
+        QueueChanged says how many it holds, so the admin confirms again.
+        """
+        require_admin(actor)
+        with self._db.write() as connection:
+            limiter_store.lock_group(connection, name=group)
+            ids = self._queued(connection, group)
+            if len(ids) != expected:
+                raise QueueChanged(
+                    f"The queue of {group} now holds {len(ids)} run(s), not {expected}; "
+                    "nothing was removed. Confirm again to clear it."
+                )
+            for run_id in ids:
+                self._stop(
+                    connection, actor, _run(connection, run_id), "clear queue",
+                    "Removed from the queue (the queue was cleared)",
+                )  # fmt: skip
+        self._changed()
+        return len(ids)
+
+    def move_to_head(self, actor: Actor, run_id: str) -> None:
+        """Put a queued run first in its group's queue (see the module's note on claimed runs)."""
+        require_admin(actor)
+        with self._db.write() as connection:
+            run = _run(connection, run_id)
+            if run.status != "queued" or run.cancel_requested_at is not None:
+                raise RunActionRefused("That run is not waiting any more, so it cannot be moved.")
+            limiter_store.lock_group(connection, name=run.group_name)
+            now = clock(connection)
+            in_group = func.lower(RUNS.c.group_name) == run.group_name.lower()
+            lowest = connection.execute(
+                select(func.min(RUNS.c.queue_order)).where(in_group, RUNS.c.status == "queued")
+            ).scalar_one()
+            connection.execute(
+                update(RUNS)
+                .where(RUNS.c.id == run.id)
+                .values(
+                    queue_order=(lowest or 0.0) - 1.0,
+                    admin_note=(
+                        f"Moved to the head of the queue by admin {actor.name} at {_at(now)}."
+                    ),
+                )
+            )
+            connection.execute(
+                update(RUNS)
+                .where(
+                    in_group,
+                    RUNS.c.status == "queued",
+                    RUNS.c.worker_id.is_not(None),
+                    RUNS.c.cancel_requested_at.is_(None),
+                )
+                .values(requeue_requested_at=now)
+            )
+            _audit(connection, actor, "move run to head", run, "queued")
+        self._changed()
+
+    # ------------------------------------------------------------------------------
+    @staticmethod
+    def _queued(connection: Connection, group: str) -> list[str]:
+        return list(
+            connection.execute(
+                select(RUNS.c.id)
+                .where(
+                    func.lower(RUNS.c.group_name) == group.lower(),
+                    RUNS.c.status == "queued",
+                    RUNS.c.cancel_requested_at.is_(None),
+                )
+                .order_by(*QUEUE_ORDER)
+            ).scalars()
+        )
+
+    @staticmethod
+    def _stop(connection: Connection, actor: Actor, run, action: str, what: str) -> None:
+        now = clock(connection)
+        sentence = f"{what} by admin {actor.name} at {_at(now)}."
+        unclaimed_queued = run.status == "queued" and run.worker_id is None
+        if unclaimed_queued:  # nobody holds it: end it here
+            ended = connection.execute(
+                update(RUNS)
+                .where(RUNS.c.id == run.id, RUNS.c.status == "queued", RUNS.c.worker_id.is_(None))
+                .values(
+                    status="cancelled",
+                    finished_at=now,
+                    error=sentence,
+                    cancel_requested_at=now,
+                    cancelled_by=actor.name,
+                    admin_note=sentence,
+                )
+            ).rowcount
+            if ended:
+                _audit(connection, actor, action, run, "cancelled")
+                return
+        asked = connection.execute(
+            update(RUNS)
+            .where(
+                RUNS.c.id == run.id,
+                RUNS.c.status.in_(("queued", "running")),
+                RUNS.c.cancel_requested_at.is_(None),
+            )
+            .values(
+                cancel_requested_at=now,
+                cancelled_by=actor.name,
+                stop_sentence=sentence,
+                admin_note=sentence,
+            )
+        ).rowcount
+        if not asked:
+            raise RunActionRefused("That run has just ended or is already being cancelled.")
+        _audit(connection, actor, action, run, "cancelling")
+
+    def _changed(self) -> None:
+        for listener in self._listeners:
+            listener()
