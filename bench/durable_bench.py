@@ -35,8 +35,6 @@ from core.limiter import GroupConfig, Limiter  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from tests.worker.support import finished, set_group  # noqa: E402
 
-TASKS = ("tests.support.tasks",)
-
 
 def _first(path: Path, what: str) -> float:
     deadline = time.monotonic() + 60
@@ -167,10 +165,10 @@ def watching_cpu(app, count: int, seconds: float) -> tuple[float, float]:
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     folder = Path(tempfile.mkdtemp(prefix="taskgate-bench-"))
+    os.environ["TASKGATE_TASK_MODULES"] = "tests.support.worker_tasks"  # its sleepy task
     app = start_app(
         Settings(
             database_url=f"sqlite:///{folder / 'bench.db'}",
-            task_modules=TASKS,
             admin_password="bench-bench-bench",
         )
     )

@@ -42,7 +42,6 @@ from core.tasks import registry
 from core.tasks.assignment import seed_assignments
 from core.tasks.device import pick_device
 from core.worker import store as worker_store
-from core.worker.child import import_task_modules
 from core.worker.dispatcher import Dispatcher
 from core.worker.pool import ChildPool
 from core.worker.run_admin import RunAdmin
@@ -144,7 +143,7 @@ def start_dispatcher(
     **options: Any,
 ) -> tuple[Dispatcher, ChildPool]:
     """A started dispatcher and its warm worker processes (the web server's, or a worker's)."""
-    pool = ChildPool(settings.task_modules)
+    pool = ChildPool()
     dispatcher = Dispatcher(
         db,
         limiter,
@@ -163,7 +162,6 @@ def start_dispatcher(
 def start_app(settings: Settings) -> App:
     upgrade(settings.database_url)
     engine = get_engine(settings.database_url)
-    import_task_modules(settings.task_modules)
     admin = AdminAuth(admin_password_hash(engine, settings.admin_password))
     recorder = RunRecorder(engine)
     limiter = build_limiter(settings, GroupCreations(recorder))

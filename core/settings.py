@@ -48,9 +48,6 @@ class Settings:
     single_owner: str | None = None
     """Every request is made by this one owner, in every tab and after a reload: for a
     one-person install without sign-in, and for the browser tests."""
-    task_modules: tuple[str, ...] = ()
-    """Modules imported by the web server and every worker process before tasks are
-    looked up, so that they can add tasks to the registry (tests add theirs so)."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -163,16 +160,6 @@ def _comma_list(name: str, raw: str) -> tuple[str, ...]:
     return entries
 
 
-def _module_names(name: str, raw: str) -> tuple[str, ...]:
-    names = tuple(part.strip() for part in raw.split(",") if part.strip())
-    for module in names:
-        if not all(piece.isidentifier() for piece in module.split(".")):
-            raise SettingsError(
-                f"{name} must be a comma-separated list of Python module names, not {raw!r}."
-            )
-    return names
-
-
 # field name -> (variable, parser)
 _FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "database_url": (DATABASE_URL_VARIABLE, _database_url),
@@ -188,7 +175,6 @@ _FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "result_max_bytes": ("TASKGATE_RESULT_MAX_BYTES", _int_between(1024, 1024**3)),
     "cancel_grace_s": ("TASKGATE_CANCEL_GRACE_S", _seconds_between(0.0, 600.0)),
     "single_owner": ("TASKGATE_SINGLE_OWNER", _text),
-    "task_modules": ("TASKGATE_TASK_MODULES", _module_names),
 }
 
 

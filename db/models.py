@@ -21,7 +21,6 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
-    func,
 )
 from sqlmodel import Field, SQLModel
 

@@ -63,7 +63,6 @@ def main(argv: list[str]) -> None:
     from core.app import build_limiter, start_dispatcher
     from core.shared_limiter.database import LimiterDatabase
     from core.worker import store
-    from core.worker.child import import_task_modules
     from db.migrate import upgrade
 
     device = arguments.device
@@ -73,7 +72,6 @@ def main(argv: list[str]) -> None:
         except (RuntimeError, ValueError):
             _fail(f"--device must name a torch device such as cpu or cuda:1, not {device!r}.")
     upgrade(settings.database_url)
-    import_task_modules(settings.task_modules)
     db = LimiterDatabase(settings.database_url)
     groups = None
     if arguments.groups:

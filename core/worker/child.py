@@ -21,13 +21,11 @@ EOF of the pipe while idle, and at the next progress step while running.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import signal
 import sys
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -55,19 +53,13 @@ class LeaseExpired(BaseException):
     """The parent has not renewed the run's lease in time: stop before someone else runs it."""
 
 
-def import_task_modules(names: Iterable[str]) -> None:
-    """Import the modules that add tasks to the registry (TASKGATE_TASK_MODULES)."""
-    for name in names:
-        importlib.import_module(name)
-
-
-def serve(conn: Connection, stop: Any, deadline: Any, task_modules: tuple[str, ...]) -> None:
+def serve(conn: Connection, stop: Any, deadline: Any) -> None:
     """The child's main loop: one job at a time until the parent says stop or goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = os.getppid()
     from core.tasks import registry  # imports torch: once per child, before the first job
 
-    import_task_modules(task_modules)
+    registry.tasks()  # TASKGATE_TASK_MODULES comes with the parent's environment
     _send(conn, ("ready", os.getpid()))
     while True:
         try:
@@ -132,14 +124,13 @@ def _run(conn, registry, job: Job, stop, deadline, parent: int) -> tuple:
 
 
 def main(argv: list[str]) -> None:
-    """``python -m core.worker.child CONN_FD SHARED_FD MODULES`` (started by ``pool.Child``)."""
+    """``python -m core.worker.child CONN_FD SHARED_FD`` (started by ``pool.Child``)."""
     from core.worker.shared import SharedState
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     conn = Connection(int(argv[0]))
     shared = SharedState.attach(int(argv[1]))
-    modules = tuple(name for name in argv[2].split(",") if name) if len(argv) > 2 else ()
-    serve(conn, shared.stop, shared.deadline, modules)
+    serve(conn, shared.stop, shared.deadline)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ START_TIMEOUT_S = 300.0
 class Child:
     """One worker process and what it shares with its parent: a connection and ``SharedState``."""
 
-    def __init__(self, task_modules: tuple[str, ...]) -> None:
+    def __init__(self) -> None:
         ours, theirs = socket.socketpair()
         self.shared = SharedState.create()
         environment = dict(os.environ)
@@ -52,7 +52,6 @@ class Child:
             "core.worker.child",
             str(theirs.fileno()),
             str(self.shared.fileno()),
-            ",".join(task_modules),
         ]
         self.process = subprocess.Popen(
             command, pass_fds=(theirs.fileno(), self.shared.fileno()), cwd=ROOT, env=environment
@@ -112,8 +111,7 @@ class Child:
 class ChildPool:
     """Hands out warm children and keeps ``warm`` of them ready."""
 
-    def __init__(self, task_modules: tuple[str, ...] = (), warm: int = 1) -> None:
-        self._task_modules = task_modules
+    def __init__(self, warm: int = 1) -> None:
         self._warm = warm
         self._idle: list[Child] = []
         self._lock = threading.Lock()
@@ -159,7 +157,7 @@ class ChildPool:
         self._thread.join(timeout_s)
 
     def _start(self) -> Child | None:
-        child = Child(self._task_modules)
+        child = Child()
         if child.wait_ready():
             return child
         log.error("a worker process did not start (exit code %s)", child.exitcode)

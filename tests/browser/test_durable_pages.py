@@ -37,7 +37,7 @@ def durable_server(tmp_path, server_env, browser):
     env = {
         **server_env,
         "TASKGATE_SINGLE_OWNER": "alice@example.org",
-        "TASKGATE_TASK_MODULES": "tests.support.tasks",
+        "TASKGATE_TASK_MODULES": "tests.support.worker_tasks",
         "TASKGATE_CANCEL_GRACE_S": "2",
     }
     with streamlit_server(tmp_path, env) as running:
@@ -126,14 +126,14 @@ def _child_pid(message: str) -> int:
 
 
 def test_a_task_that_never_reports_progress_is_killed_and_the_server_serves_throughout(
-    durable_server, browser, server_env
+    durable_server, browser, server_env, monkeypatch
 ):
     url = server_env["TASKGATE_DATABASE_URL"]
     base = durable_server.url
     visitor = browser.new_context().new_page()
     visitor.goto(base)
     wait_for_app_idle(visitor, timeout_ms=UI_TIMEOUT_MS)
-    service = run_service(url)
+    service = run_service(url, monkeypatch)
     spinning = service.submit("spin", {}, "alice@example.org")
     wait_for_runs(url, lambda rows: rows[spinning].progress_message == "spinning", "spinning")
     waiting = service.submit("sleepy", {"steps": 2, "step_s": 0.05}, "alice@example.org")
@@ -157,14 +157,14 @@ def test_a_task_that_never_reports_progress_is_killed_and_the_server_serves_thro
 
 
 def test_a_killed_worker_process_fails_its_run_and_the_next_run_starts(
-    durable_server, browser, server_env
+    durable_server, browser, server_env, monkeypatch
 ):
     url = server_env["TASKGATE_DATABASE_URL"]
     base = durable_server.url
     visitor = browser.new_context().new_page()
     visitor.goto(base)
     wait_for_app_idle(visitor, timeout_ms=UI_TIMEOUT_MS)
-    service = run_service(url)
+    service = run_service(url, monkeypatch)
     doomed = service.submit("sleepy", {"steps": 4000, "step_s": 0.05}, "alice@example.org")
     rows = wait_for_runs(url, lambda rows: "pid" in (rows[doomed].progress_message or ""), "pid")
     following = service.submit("sleepy", {"steps": 2, "step_s": 0.05}, "alice@example.org")

@@ -46,7 +46,7 @@ def _open_result(browser, base: str, count: int) -> None:
 
 
 def test_sixty_sessions_opening_a_big_result_leave_memory_where_it_was(
-    browser, server_env, tmp_path
+    browser, server_env, tmp_path, monkeypatch
 ):
     if not Path("/proc/self/status").exists():
         pytest.skip("reads the server's RSS from /proc (Linux)")
@@ -64,7 +64,7 @@ def test_sixty_sessions_opening_a_big_result_leave_memory_where_it_was(
         wait_for_app_idle(first, timeout_ms=60_000)
         first.context.close()
         params = fractal.parse({"width": 1920, "height": 1080, "max_iter": 16}, torch.device("cpu"))
-        run_id = run_service(url).submit("fractal", dataclasses.asdict(params), OWNER)
+        run_id = run_service(url, monkeypatch).submit("fractal", dataclasses.asdict(params), OWNER)
         rows = wait_for_runs(
             url, lambda rows: rows[run_id].finished_at is not None, "the render", timeout_s=600
         )

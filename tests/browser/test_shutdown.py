@@ -25,12 +25,14 @@ def _start_app(browser, server) -> None:
     page.context.close()
 
 
-def test_sigterm_with_one_running_and_three_queued_then_a_restart(browser, server_env, tmp_path):
-    env = {**server_env, "TASKGATE_TASK_MODULES": "tests.support.tasks"}
+def test_sigterm_with_one_running_and_three_queued_then_a_restart(
+    browser, server_env, tmp_path, monkeypatch
+):
+    env = {**server_env, "TASKGATE_TASK_MODULES": "tests.support.worker_tasks"}
     url = env["TASKGATE_DATABASE_URL"]
     with streamlit_server(tmp_path, env) as server:
         _start_app(browser, server)
-        service = run_service(url)
+        service = run_service(url, monkeypatch)
         running = service.submit("sleepy", LONG, "ann")
         wait_for_runs(url, lambda rows: rows[running].status == "running", "a running run")
         queued = [service.submit("sleepy", SHORT, f"person{i}") for i in range(3)]

@@ -29,7 +29,7 @@ def worker_env(url: str) -> dict[str, str]:
         "TASKGATE_DATABASE_URL": url,
         "TASKGATE_LIMITER": "shared",
         "TASKGATE_LEASE_TTL_S": str(TTL_S),
-        "TASKGATE_TASK_MODULES": ",".join(TEST_TASKS),
+        "TASKGATE_TASK_MODULES": TEST_TASKS,
         "TASKGATE_CANCEL_GRACE_S": "1",
     }
 
@@ -42,7 +42,6 @@ def web_app(url: str) -> App:
             limiter="shared",
             workers="external",
             lease_ttl_s=TTL_S,
-            task_modules=TEST_TASKS,
             admin_password="letmein-letmein",
         )
     )

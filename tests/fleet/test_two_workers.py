@@ -18,7 +18,7 @@ from core.worker.sentences import LEASE_LOST
 from db.engine import dispose_engines
 from tests.fleet.support import TTL_S, web_app, worker
 from tests.support.database import sqlite_url
-from tests.worker.support import finished, run_row, running, set_group, wait_for
+from tests.worker.support import TEST_TASKS, finished, run_row, running, set_group, wait_for
 
 RUNS = 30
 LIMIT = 2
@@ -36,7 +36,8 @@ def database_url(request, tmp_path) -> Iterator[str]:
 
 
 @pytest.fixture
-def web(database_url):
+def web(database_url, monkeypatch):
+    monkeypatch.setenv("TASKGATE_TASK_MODULES", TEST_TASKS)  # submit looks the task up
     app = web_app(database_url)
     assert app.dispatcher is None, "the web side must run no tasks"
     yield app

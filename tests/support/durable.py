@@ -16,10 +16,13 @@ from db.models import TaskRun
 DB_TIMEOUT_S = 60.0
 
 
-def run_service(url: str) -> RunService:
-    """The same service the server's pages use, submitting into the server's database."""
-    import tests.support.tasks  # noqa: F401  (the test tasks, known here as in the server)
+def run_service(url: str, monkeypatch: pytest.MonkeyPatch) -> RunService:
+    """The same service the server's pages use, submitting into the server's database.
 
+    The test tasks are made known here as in the server (``TASKGATE_TASK_MODULES``),
+    for this test only.
+    """
+    monkeypatch.setenv("TASKGATE_TASK_MODULES", "tests.support.worker_tasks")
     return RunService(LimiterDatabase(url))
 
 

@@ -16,18 +16,19 @@ from tests.worker.support import TEST_TASKS, set_group
 @pytest.fixture(scope="module")
 def module_app(tmp_path_factory) -> Iterator[App]:
     url = sqlite_url(tmp_path_factory.mktemp("worker"))
-    started = start_app(
-        Settings(
-            database_url=url,
-            task_modules=TEST_TASKS,
-            cancel_grace_s=1.0,
-            result_max_bytes=16 * 1024**2,
-            lease_ttl_s=6.0,
-            admin_password="letmein-letmein",
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TASKGATE_TASK_MODULES", TEST_TASKS)  # here and in the worker processes
+        started = start_app(
+            Settings(
+                database_url=url,
+                cancel_grace_s=1.0,
+                result_max_bytes=16 * 1024**2,
+                lease_ttl_s=6.0,
+                admin_password="letmein-letmein",
+            )
         )
-    )
-    yield started
-    started.close()
+        yield started
+        started.close()
     dispose_engines()
 
 

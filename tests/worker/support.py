@@ -12,7 +12,7 @@ from core.worker import codec
 from core.worker import store as worker_store
 from db.models import ConcurrencyGroup, TaskRun
 
-TEST_TASKS = ("tests.support.tasks",)
+TEST_TASKS = "tests.support.worker_tasks"
 WAIT_S = 60.0
 """Bound on every wait: generous, a loaded machine imports torch in a new process slowly."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 import threading
 
@@ -65,13 +67,13 @@ def test_refusals_are_sentences_and_write_nothing(app):
     assert _count(app) == before
     from core.tasks import registry
 
-    spec = registry.TASKS["sleepy"]
-    registry.TASKS["nowhere"] = type(spec)(**{**spec.__dict__, "key": "nowhere", "group": "Z"})
+    known = registry.tasks()
+    known["nowhere"] = dataclasses.replace(known["sleepy"], key="nowhere", group="Z")
     try:
         with pytest.raises(UnknownGroup, match="Group Z does not exist"):
             app.runs.submit("nowhere", {}, "ann")
     finally:
-        del registry.TASKS["nowhere"]
+        del known["nowhere"]
     assert _count(app) == before
 
 

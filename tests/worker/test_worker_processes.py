@@ -49,21 +49,21 @@ def _env(url: str) -> dict[str, str]:
         "TASKGATE_DATABASE_URL": url,
         "TASKGATE_LIMITER": "shared",
         "TASKGATE_LEASE_TTL_S": str(TTL_S),
-        "TASKGATE_TASK_MODULES": ",".join(TEST_TASKS),
+        "TASKGATE_TASK_MODULES": TEST_TASKS,
         "TASKGATE_CANCEL_GRACE_S": "1",
     }
 
 
 @pytest.fixture
-def web(database_url):
+def web(database_url, monkeypatch):
     """The web server's side: submits runs and sweeps leases, runs nothing itself."""
+    monkeypatch.setenv("TASKGATE_TASK_MODULES", TEST_TASKS)  # submit looks the task up
     app = start_app(
         Settings(
             database_url=database_url,
             limiter="shared",
             workers="external",
             lease_ttl_s=TTL_S,
-            task_modules=TEST_TASKS,
             admin_password="letmein-letmein",
         )
     )

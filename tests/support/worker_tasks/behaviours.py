@@ -1,10 +1,9 @@
-"""Tasks that misbehave on purpose, for the worker tests.
+"""What the worker tests' tasks do: sleep, spin, crash, fail, or return a big result.
 
-Enabled with ``TASKGATE_TASK_MODULES=tests.support.tasks``.
-
-Importing this module adds them to the task registry, in the web process
-and in every worker process, the way a plugin module would. They run in
-group A. Results are plain builtins (the result codec builds those).
+Each task is declared in its own module beside this one (``TASK = ...``),
+found through ``TASKGATE_TASK_MODULES=tests.support.worker_tasks`` in the web
+process and in every worker process, the way a package of one's own is.
+This module declares none. Results are plain builtins (the codec stores those).
 """
 
 from __future__ import annotations
@@ -14,8 +13,8 @@ import signal
 import time
 from collections.abc import Mapping
 
-from core.tasks import registry
 from core.tasks.params import TaskParamError
+from core.tasks.task import TaskSpec
 
 
 def _parse(raw: Mapping[str, object], device=None) -> dict[str, object]:
@@ -75,13 +74,14 @@ def big(params, progress, device):
     return b"x" * int(float(params.get("mb", 1)) * 1024**2)
 
 
-for _key, _fn in {"sleepy": sleepy, "spin": spin, "crash": crash, "fail": fail, "big": big}.items():
-    registry.TASKS[_key] = registry.TaskSpec(
-        key=_key,
-        title=f"Test task {_key}",
-        group="A",
-        fn=_fn,
-        parse=_parse,
-        fields=(),
+def spec(key: str, fn) -> TaskSpec:
+    """A test task in group A whose settings pass through as a dict."""
+    return TaskSpec(
+        key=key,
+        title=f"Test task {key}",
         description="A task for the worker tests.",
+        group="A",
+        fields=(),
+        fn=fn,
+        parse_params=_parse,
     )
