@@ -8,6 +8,12 @@ fleet, so reading a result must not be a way to run code: ``find_class``
 allows only classes defined under ``core.tasks``, numpy's array and dtype
 reconstructors, and a few plain builtin containers. Anything else fails to
 decode with ``ResultUnreadable``.
+
+Two parts of a ``TaskResult`` hold objects of other libraries: a table's
+``pandas.DataFrame`` and a figure's Plotly ``Figure``. Their own pickles name
+many internal callables, so they are stored as their JSON instead
+(``_Pickler.reducer_override``) and rebuilt by the two functions this module
+allows by name, ``_table`` and ``_figure``.
 """
 
 from __future__ import annotations
@@ -72,8 +78,37 @@ def _megabytes(size: int) -> str:
     return f"{size / 1024**2:.1f} MB"
 
 
+def _table(split_json: str) -> Any:
+    """A DataFrame back from ``to_json(orient="split")``."""
+    import pandas as pd
+
+    return pd.read_json(io.StringIO(split_json), orient="split")
+
+
+def _figure(figure_json: str) -> Any:
+    """A Plotly figure back from its JSON."""
+    import plotly.io
+
+    return plotly.io.from_json(figure_json)
+
+
+_REBUILDERS = frozenset({(__name__, "_table"), (__name__, "_figure")})
+
+
+class _Pickler(pickle.Pickler):
+    def reducer_override(self, obj: Any) -> Any:
+        kind = type(obj)
+        if kind.__module__.startswith("pandas") and kind.__name__ == "DataFrame":
+            return _table, (obj.to_json(orient="split"),)
+        if kind.__module__.startswith("plotly") and kind.__name__ == "Figure":
+            return _figure, (obj.to_json(),)
+        return NotImplemented
+
+
 class _Unpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _REBUILDERS:
+            return super().find_class(module, name)
         allowed = (
             (module == "builtins" and name in _BUILTINS)
             or (module, name) in _NUMPY
@@ -90,7 +125,9 @@ class _Unpickler(pickle.Unpickler):
 
 def encode(result: object, max_bytes: int) -> bytes:
     """The stored form of ``result``; ResultTooLarge if it is over ``max_bytes``."""
-    content = pickle.dumps(result, protocol=5)
+    buffer = io.BytesIO()
+    _Pickler(buffer, protocol=5).dump(result)
+    content = buffer.getvalue()
     if len(content) > max_bytes:
         raise ResultTooLarge(len(content), max_bytes)
     return content

@@ -49,3 +49,22 @@ def test_external_workers_need_the_shared_limiter():
         load_settings({"TASKGATE_WORKERS": "external"})
     settings = load_settings({"TASKGATE_WORKERS": "external", "TASKGATE_LIMITER": "shared"})
     assert settings.workers == "external"
+
+
+def test_a_result_with_a_table_and_a_figure_round_trips():
+    import pandas as pd
+    import plotly.graph_objects as go
+
+    from core.tasks.result import Figure, Metric, Table, TaskResult
+
+    result = TaskResult(
+        (
+            Metric("Best", "1 s"),
+            Table(pd.DataFrame({"run": [1, 2], "s": [1.5, 2.5]}), caption="runs"),
+            Figure(go.Figure(go.Bar(y=[3, 4])), caption="bars"),
+        )
+    )
+    back = codec.decode(codec.encode(result, 10**7))
+    assert back.parts[0] == result.parts[0]
+    assert back.parts[1].rows.to_dict() == result.parts[1].rows.to_dict()
+    assert list(back.parts[2].figure.data[0].y) == [3, 4]
