@@ -15,7 +15,7 @@ import streamlit as st
 
 from core.app import App
 from core.run_history import run_statuses
-from core.tasks.registry import TASKS
+from core.tasks import registry
 
 CHECK_EVERY_S = 2.0
 _SEEN_KEY = "taskgate.toasts.seen"
@@ -32,7 +32,7 @@ _ENDINGS = {
 
 
 def _title(task: str) -> str:
-    spec = TASKS.get(task)
+    spec = registry.tasks().get(task)
     return spec.title if spec is not None else task
 
 

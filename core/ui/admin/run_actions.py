@@ -37,7 +37,7 @@ def owner_label(owner: str) -> str:
 
 
 def task_title(key: str) -> str:
-    spec = registry.TASKS.get(key)
+    spec = registry.tasks().get(key)
     return spec.title if spec is not None else key
 
 
