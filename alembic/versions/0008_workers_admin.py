@@ -17,55 +17,45 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _group_table(change) -> None:
-    """Alter concurrency_group; SQLite rebuilds the table, losing the name expression index."""
-    op.drop_index("uq_group_name_ci", table_name="concurrency_group")
-    with op.batch_alter_table("concurrency_group", schema=None) as batch_op:
-        change(batch_op)
-    op.create_index("uq_group_name_ci", "concurrency_group", [sa.text("lower(name)")], unique=True)
-
-
-def _add_cap(batch_op) -> None:
-    batch_op.add_column(sa.Column("max_run_s", sa.Float(), nullable=True))
-    batch_op.create_check_constraint("ck_group_max_run", "max_run_s IS NULL OR max_run_s > 0")
-
-
-def _drop_cap(batch_op) -> None:
-    batch_op.drop_constraint("ck_group_max_run", type_="check")
-    batch_op.drop_column("max_run_s")
+# Plain ADD/DROP COLUMN, never batch mode: on SQLite batch mode copies a table and
+# drops the original, and with foreign keys on, dropping concurrency_group would
+# delete its queued tickets and dropping task_run its stored results (cascades).
 
 
 def upgrade() -> None:
-    _group_table(_add_cap)
-    with op.batch_alter_table("task_run", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("queue_order", sa.Float(), nullable=False, server_default="0")
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(
+            "ALTER TABLE concurrency_group ADD COLUMN max_run_s FLOAT "
+            "CONSTRAINT ck_group_max_run CHECK (max_run_s IS NULL OR max_run_s > 0)"
         )
-        batch_op.add_column(
-            sa.Column("requeue_requested_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
+    else:
+        op.add_column("concurrency_group", sa.Column("max_run_s", sa.Float(), nullable=True))
+        op.create_check_constraint(
+            "ck_group_max_run", "concurrency_group", "max_run_s IS NULL OR max_run_s > 0"
         )
-        batch_op.add_column(
-            sa.Column("stop_sentence", sqlmodel.sql.sqltypes.AutoString(), nullable=True)
-        )
-        batch_op.add_column(
-            sa.Column("admin_note", sqlmodel.sql.sqltypes.AutoString(), nullable=True)
-        )
-    with op.batch_alter_table("task_run", schema=None) as batch_op:
-        batch_op.alter_column("queue_order", server_default=None)
-    with op.batch_alter_table("worker", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("gpu_memory_used", sa.BigInteger(), nullable=True))
-        batch_op.add_column(sa.Column("gpu_memory_total", sa.BigInteger(), nullable=True))
-        batch_op.add_column(sa.Column("gpu_utilization", sa.Float(), nullable=True))
+    op.add_column(
+        "task_run", sa.Column("queue_order", sa.Float(), nullable=False, server_default="0")
+    )
+    op.add_column(
+        "task_run",
+        sa.Column("requeue_requested_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    )
+    op.add_column(
+        "task_run", sa.Column("stop_sentence", sqlmodel.sql.sqltypes.AutoString(), nullable=True)
+    )
+    op.add_column(
+        "task_run", sa.Column("admin_note", sqlmodel.sql.sqltypes.AutoString(), nullable=True)
+    )
+    op.add_column("worker", sa.Column("gpu_memory_used", sa.BigInteger(), nullable=True))
+    op.add_column("worker", sa.Column("gpu_memory_total", sa.BigInteger(), nullable=True))
+    op.add_column("worker", sa.Column("gpu_utilization", sa.Float(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("worker", schema=None) as batch_op:
-        batch_op.drop_column("gpu_utilization")
-        batch_op.drop_column("gpu_memory_total")
-        batch_op.drop_column("gpu_memory_used")
-    with op.batch_alter_table("task_run", schema=None) as batch_op:
-        batch_op.drop_column("admin_note")
-        batch_op.drop_column("stop_sentence")
-        batch_op.drop_column("requeue_requested_at")
-        batch_op.drop_column("queue_order")
-    _group_table(_drop_cap)
+    for column in ("gpu_utilization", "gpu_memory_total", "gpu_memory_used"):
+        op.drop_column("worker", column)
+    for column in ("admin_note", "stop_sentence", "requeue_requested_at", "queue_order"):
+        op.drop_column("task_run", column)
+    if op.get_bind().dialect.name != "sqlite":
+        op.drop_constraint("ck_group_max_run", "concurrency_group", type_="check")
+    op.drop_column("concurrency_group", "max_run_s")
