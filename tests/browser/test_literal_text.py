@@ -81,7 +81,7 @@ def test_names_and_descriptions_read_as_typed_on_every_page(request, server_env,
     page.screenshot(path=str(tmp_path / "home.png"), full_page=True)
 
     page.get_by_role("link", name="Admin").click()
-    page.get_by_label("Admin password").fill("letmein")
+    page.get_by_label("Admin password").fill("letmein-please")
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text("Signed in as").wait_for(timeout=UI_TIMEOUT_MS)
     _shows_literally(page, NAME)  # the live table

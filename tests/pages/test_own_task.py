@@ -63,7 +63,7 @@ def test_an_added_task_is_in_the_served_navigation(tmp_path, browser):
     env = {
         **EXTRA,
         "TASKGATE_DATABASE_URL": sqlite_url(tmp_path),
-        "TASKGATE_ADMIN_PASSWORD": "letmein",
+        "TASKGATE_ADMIN_PASSWORD": "letmein-please",
     }
     with streamlit_server(tmp_path, env) as server:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
