@@ -20,7 +20,7 @@ import streamlit as st
 from core.ui.account import show_account
 from core.ui.bootstrap import get_app
 from core.ui.home_mark import leave_mark, take_mark
-from core.ui.owner import access_of
+from core.ui.owner import access_of, current_person
 from core.ui.task_pages import task_navigation
 
 HOME_PATH = "pages/home.py"
@@ -46,8 +46,16 @@ def show_app() -> None:
     # fonts.gstatic.com (the icons in the page come from a font it ships), which fails offline.
     st.set_page_config(page_title="Taskgate", page_icon="🚦", layout="wide")
     app = get_app()
-    person = show_account()
-    page = st.navigation(page_sections(with_admin=access_of(app.settings).may_open_admin(person)))
+    access = access_of(app.settings)
+    person = current_person()
+    admitted = not person.is_guest or access.guests_may_watch()
+    # Navigation first, even for a guest who is not admitted: any st.navigation call
+    # ends Streamlit's old pages/ mode for the process (see enter_page).
+    page = st.navigation(
+        page_sections(with_admin=access.may_open_admin(person)),
+        position="sidebar" if admitted else "hidden",
+    )
+    show_account()  # stops the page for a guest who is not admitted
     leave_mark()
     page.run()
 
