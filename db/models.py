@@ -144,6 +144,9 @@ class TaskRun(SQLModel, table=True):
     task: str = ""
     owner: str = ""
     params: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    inputs: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    """Inputs that are not plain settings (an uploaded image), in the result codec's form:
+    ``params`` records them by their size only, and the worker needs them whole."""
     status: str = "queued"
     enqueued_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = None

@@ -48,7 +48,7 @@ def _show(field: str, value: Any) -> str:
 
 def describe_change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
     """One line saying what changed, e.g. "limit 1 → 3; paused no → yes"."""
-    if before is not None and after is not None and "task" in after:
+    if before is not None and after is not None and "group" in after and "task" in after:
         return f"task {after['task']}: group {before['group']} → {after['group']}"
     if before is None and after is not None:
         settings = [

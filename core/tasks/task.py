@@ -79,6 +79,12 @@ class TaskSpec:
         return {name: _recordable(value) for name, value in values.items()}
 
 
+    def inputs(self, params: Any) -> dict[str, object]:
+        """The values :meth:`settings` records only by their size, for the worker whole."""
+        values = params if isinstance(params, Mapping) else dataclasses.asdict(params)
+        return {name: value for name, value in values.items() if isinstance(value, np.ndarray)}
+
+
 def _recordable(value: object) -> object:
     if isinstance(value, np.ndarray):
         height, width = value.shape[:2]

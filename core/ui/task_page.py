@@ -52,7 +52,7 @@ def _request_run(app: App, spec: TaskSpec, device: torch.device, owner: str) -> 
     pin_values(spec, values)
     try:
         params = spec.parse(values, device)
-        app.runs.submit(spec.key, spec.settings(params), owner)
+        app.runs.submit(spec.key, spec.settings(params), owner, spec.inputs(params))
     except TaskParamError as problem:
         st.session_state[notice] = ("invalid", str(problem))
         return

@@ -135,6 +135,7 @@ def claim(
             RUNS.c.owner,
             RUNS.c.params,
             GROUPS.c.max_run_s,
+            RUNS.c.inputs,
         )
         .select_from(
             RUNS.outerjoin(GROUPS, func.lower(GROUPS.c.name) == func.lower(RUNS.c.group_name))
@@ -143,7 +144,9 @@ def claim(
         .order_by(*QUEUE_ORDER)
     ).all()
     return [
-        ClaimedRun(r.id, r.group_name, r.task, r.owner, dict(r.params or {}), r.max_run_s)
+        ClaimedRun(
+            r.id, r.group_name, r.task, r.owner, dict(r.params or {}), r.max_run_s, r.inputs
+        )
         for r in rows
     ]
 

@@ -39,7 +39,7 @@ from core.limiter import LimiterError, RunInfo, WaitInfo
 from core.limiter.events import waiting_outcome
 from core.shared_limiter.database import LimiterDatabase
 from core.shared_limiter.heartbeat import Heartbeat
-from core.worker import claims, gpu, store
+from core.worker import claims, codec, gpu, store
 from core.worker.child import Job
 from core.worker.pool import Child, ChildPool
 from core.worker.sentences import (
@@ -347,7 +347,10 @@ class Dispatcher:
         entry.child = child
         if entry.reason is not None:
             child.stop.set()
-        child.send(Job(run.id, run.task, run.params, self._device, self._max_result_bytes))
+        settings = run.params
+        if run.inputs is not None:  # an uploaded image: params records only its size
+            settings = {**settings, **codec.decode(run.inputs)}
+        child.send(Job(run.id, run.task, settings, self._device, self._max_result_bytes))
         ending = self._relay(entry, child)
         entry.child = None
         if ending is None:  # killed, or died: never hand it out again

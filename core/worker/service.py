@@ -21,7 +21,10 @@ from core.shared_limiter import store as limiter_store
 from core.shared_limiter.database import LimiterDatabase
 from core.tasks import registry
 from core.tasks.assignment import group_of
-from core.worker import store
+from core.worker import codec, store
+
+INPUTS_MAX_BYTES = 64 * 1024**2
+"""Largest stored inputs of one run; image fields cap their uploads far below this."""
 
 
 def new_run_id() -> str:
@@ -40,8 +43,19 @@ class RunService:
         """Call ``listener`` after every submit and cancel (a dispatcher's wake-up)."""
         self._listeners.append(listener)
 
-    def submit(self, task_key: str, settings: Mapping[str, object], owner: str) -> str:
-        """Queue a run of ``task_key`` with ``settings`` for ``owner``; its id, or a refusal."""
+    def submit(
+        self,
+        task_key: str,
+        settings: Mapping[str, object],
+        owner: str,
+        inputs: Mapping[str, object] | None = None,
+    ) -> str:
+        """Queue a run of ``task_key`` with ``settings`` for ``owner``; its id, or a refusal.
+
+        ``inputs`` are the values ``settings`` records only by their size (an
+        uploaded image, ``TaskSpec.inputs``): stored with the run for its worker.
+        """
+        stored_inputs = codec.encode(dict(inputs), INPUTS_MAX_BYTES) if inputs else None
         spec = registry.get(task_key)
         group = group_of(self._db.reader, spec.key)  # the admin's assignment, else the default
         run_id = new_run_id()
@@ -63,6 +77,7 @@ class RunService:
                 task=spec.key,
                 owner=owner,
                 params=dict(settings),
+                inputs=stored_inputs,
                 enqueued_at=limiter_store.clock(connection),
             )
         self._changed()

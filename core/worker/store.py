@@ -40,6 +40,8 @@ class ClaimedRun:
     params: dict[str, Any]
     max_run_s: float | None = None
     """The group's run-time cap when the run was claimed (core/worker/claims.py)."""
+    inputs: bytes | None = None
+    """``task_run.inputs``: what ``params`` records only by its size (an uploaded image)."""
 
 
 @dataclass(frozen=True)

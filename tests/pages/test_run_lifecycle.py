@@ -40,7 +40,7 @@ def test_a_run_outlives_the_script_run_that_requested_it_and_its_result_is_shown
     fill_form(at, "matmul", SMALL_SETTINGS["matmul"])
     _press_run_and_leave(at)
     (run,) = recorded_runs(app)
-    assert (run.status, run.owner) == ("queued", at.session_state["taskgate.session_owner"])
+    assert (run.status, run.owner) == ("queued", at.session_state["taskgate.guest"])
     set_group(app, "A", paused=False)
     assert finished(app, run.id).status == "succeeded"
     at.run()
@@ -65,7 +65,7 @@ def test_a_per_person_cap_counts_runs_of_other_tasks_in_the_group(apptest_app):
     at = open_page(TASK_PAGES["matmul"])
     app = started_app()
     set_group(app, "A", paused=True, per_owner_limit=1)
-    owner = at.session_state["taskgate.session_owner"]
+    owner = at.session_state["taskgate.guest"]
     app.runs.submit("classifier", SMALL_SETTINGS["classifier"], owner)
     fill_form(at, "matmul", SMALL_SETTINGS["matmul"])
     at = press_run(at)

@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session, select
 
 from core.limiter import OwnerLimitReached, QueueFull, UnknownGroup
-from core.tasks.matmul import MatmulResult
+from core.tasks.result import TaskResult
 from core.worker.sentences import CANCELLED_WHILE_RUNNING, CANCELLED_WHILE_WAITING
 from db.models import TaskRun
 from tests.worker.support import finished, result_of, run_row, running, set_group, wait_for
@@ -30,7 +30,7 @@ def test_a_submitted_run_succeeds_in_a_worker_process_and_keeps_its_result(app):
     assert row.owner == "ann" and row.group_name == "A" and row.params == MATMUL
     assert row.started_at is not None and "CPU" in row.device
     result = result_of(app, run_id)
-    assert isinstance(result, MatmulResult) and result.n == 128
+    assert isinstance(result, TaskResult) and result.parts[0].label == "Best"
     sleepy = finished(app, app.runs.submit("sleepy", {"steps": 1}, "ann"))
     assert result_of(app, sleepy.id)["pid"] != os.getpid(), "tasks run in a worker process"
 
