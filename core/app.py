@@ -15,6 +15,7 @@ when the server stops.
 from __future__ import annotations
 
 import atexit
+import gc
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -50,6 +51,10 @@ from db.engine import get_engine
 from db.migrate import upgrade
 
 log = logging.getLogger(__name__)
+
+GC_INTERVAL_S = 10.0
+"""Seconds between the process's own full garbage collections (objects frozen at start
+are not walked, so one costs milliseconds)."""
 
 
 @dataclass
@@ -192,6 +197,10 @@ def start_app(settings: Settings) -> App:
         PRUNE_INTERVAL_S,
         run_at_start=True,
     )
+    # Streamlit's collection after every script run is off (.streamlit/config.toml); this
+    # one full collection every few seconds frees what closed sessions left in cycles (a
+    # decoded result's arrays among them) without holding up any page run.
+    add_interval_job(scheduler, "collect-garbage", gc.collect, GC_INTERVAL_S)
     if dispatcher is None:  # a dispatcher sweeps with its heartbeat; without one, this job does
         add_interval_job(scheduler, "sweep-runs", sweep, settings.lease_ttl_s / 3)
     scheduler.start()

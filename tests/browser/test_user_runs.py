@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from core.worker.sentences import CANCELLED_WHILE_RUNNING, CANCELLED_WHILE_WAITING
 from db.engine import get_engine
 from db.models import TaskRun
-from tests.support.browser import wait_for_app_idle
+from tests.support.browser import as_shown, wait_for_app_idle
 
 # Three browser sessions and several runs: minutes on a small, busy CI machine.
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
@@ -112,7 +112,7 @@ def test_cancel_takes_a_wait_out_of_the_queue_and_stops_a_running_task(server, b
     _waiting_at(third, 2, 2)
 
     third.get_by_role("button", name="Cancel").click()
-    third.get_by_text(CANCELLED_WHILE_WAITING).wait_for(timeout=UI_TIMEOUT_MS)
+    third.get_by_text(as_shown(CANCELLED_WHILE_WAITING)).wait_for(timeout=UI_TIMEOUT_MS)
     runs = _wait_for_runs(engine, lambda runs: runs[2].status == "cancelled", "a cancelled wait")
     assert runs[2].started_at is None
     _waiting_at(second, 1, 1)
@@ -122,7 +122,7 @@ def test_cancel_takes_a_wait_out_of_the_queue_and_stops_a_running_task(server, b
     _waiting_at(second, 1, 1)  # leaving a page cancels nothing
 
     first.get_by_role("button", name="Cancel").click()
-    first.get_by_text(CANCELLED_WHILE_RUNNING).wait_for(timeout=UI_TIMEOUT_MS)
+    first.get_by_text(as_shown(CANCELLED_WHILE_RUNNING)).wait_for(timeout=UI_TIMEOUT_MS)
     runs = _wait_for_runs(
         engine, lambda runs: runs[1].status == "succeeded", "the next waiter succeeding"
     )

@@ -82,7 +82,7 @@ def test_a_guest_is_the_same_after_a_reload_and_in_a_second_tab(
     second.get_by_text(f"Runs requested as {shown} from this browser").wait_for(
         timeout=UI_TIMEOUT_MS
     )
-    second.get_by_test_id("stSelectbox").wait_for(timeout=UI_TIMEOUT_MS)  # the run is listed
+    second.get_by_test_id("stSelectbox").first.wait_for(timeout=UI_TIMEOUT_MS)  # the run is listed
     assert _guest_cookie(context) == owner
 
     # The guest names themselves; every tab shows the name from then on.

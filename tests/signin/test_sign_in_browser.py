@@ -23,7 +23,7 @@ from core.identity import owner_id
 from db.engine import dispose_engines, get_engine
 from db.migrate import upgrade
 from db.models import AuditEvent, TaskRun
-from tests.support.browser import chromium, require_browser, wait_for_app_idle
+from tests.support.browser import as_shown, chromium, require_browser, wait_for_app_idle
 from tests.support.database import sqlite_url
 from tests.support.oidc import USERS, Provider, oidc_provider, require_oidc_provider
 from tests.support.oidc import signing_in_server as start_signing_in_server
@@ -208,7 +208,7 @@ def test_alices_runs_follow_her_and_her_cap_counts_her_across_browsers(
     first.locator('[data-testid="stProgress"]').wait_for(timeout=UI_TIMEOUT_MS)
     # ...so her second browser is refused by the cap per person, although a slot is free...
     _start_matmul(second, signing_in_server, QUICK)
-    second.get_by_text(CAP_SENTENCE).wait_for(timeout=UI_TIMEOUT_MS)
+    second.get_by_text(as_shown(CAP_SENTENCE)).wait_for(timeout=UI_TIMEOUT_MS)
     # ...while bob, another person, gets that slot.
     _start_matmul(bobs, signing_in_server, QUICK)
     bobs.get_by_text("Result", exact=True).wait_for(timeout=UI_TIMEOUT_MS)

@@ -9,6 +9,7 @@ without internet access would only add delays.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -74,3 +75,15 @@ def visit_home(browser, server, timeout_ms: int = 60_000) -> None:
         wait_for_app_idle(page, timeout_ms)
     finally:
         page.close()
+
+
+def as_shown(sentence: str) -> re.Pattern[str]:
+    """``sentence`` as the page shows text written with ``plain()``, for ``get_by_text``.
+
+    ``plain()`` puts an invisible word joiner (U+2060) before each ``.``, ``:``
+    and ``@`` so that Markdown makes no link of them; a person does not see it,
+    but the DOM's text has it.
+    """
+    return re.compile(
+        "".join(("\u2060?" if c in ".:@" else "") + re.escape(c) for c in sentence)
+    )
