@@ -12,15 +12,13 @@ keep the hash they read).
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 from sqlalchemy import delete
 
 from core.auth import PASSWORD_HASH_SETTING, admin_password_hash
-from core.settings import SettingsError, load_settings
 from db.engine import get_engine, session_scope
-from db.migrate import describe, upgrade
+from db.migrate import migrate_and_say
 from db.models import AppSetting
 
 USAGE = "usage: python -m core.prepare [new-admin-password]"
@@ -31,13 +29,9 @@ def main(argv: list[str]) -> int:
         print(USAGE, file=sys.stderr)
         return 2
     logging.basicConfig(format="taskgate: %(message)s", level=logging.WARNING)
-    try:
-        settings = load_settings(os.environ)
-        migration = upgrade(settings.database_url)
-    except SettingsError as error:
-        print(f"taskgate: {error}", file=sys.stderr)
+    settings = migrate_and_say()
+    if settings is None:
         return 2
-    print(f"taskgate: {describe(migration, settings.database_url)}")
     engine = get_engine(settings.database_url)
     if argv == ["new-admin-password"]:
         if settings.admin_password is not None:

@@ -23,7 +23,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from core.settings import SettingsError, load_settings, shown_url
+from core.settings import Settings, SettingsError, load_settings, shown_url
 from db.engine import create_db_engine, sqlite_path
 from db.problems import connection_problem, file_problem
 
@@ -131,16 +131,25 @@ def describe(migration: Migration, url: str) -> str:
     return f"the database at {where} is up to date (revision {migration.after})"
 
 
-def main() -> int:
-    """``python -m db.migrate``: migrate, print one line; a bad setting is one sentence, exit 2."""
+def migrate_and_say() -> Settings | None:
+    """Migrate the database the environment names and print what was done in one line.
+
+    A bad setting is printed as its one sentence instead, and None returned
+    (``python -m db.migrate`` and ``python -m core.prepare`` both start so).
+    """
     try:
         settings = load_settings(os.environ)
         migration = upgrade(settings.database_url)
     except SettingsError as error:
         print(f"taskgate: {error}", file=sys.stderr)
-        return 2
+        return None
     print(f"taskgate: {describe(migration, settings.database_url)}")
-    return 0
+    return settings
+
+
+def main() -> int:
+    """``python -m db.migrate``: migrate, print one line; a bad setting is one sentence, exit 2."""
+    return 0 if migrate_and_say() is not None else 2
 
 
 if __name__ == "__main__":
