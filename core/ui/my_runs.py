@@ -125,7 +125,8 @@ def runs_table(
 
 def _run_label(run: TaskRun, zone: ZoneInfo | None) -> str:
     enqueued = _aware(run.enqueued_at)
-    when = (enqueued.astimezone(zone) if zone else enqueued).strftime("%d %b %H:%M:%S")
+    local = enqueued.astimezone(zone) if zone else enqueued
+    when = f"{local.day} {local:%b, %H:%M:%S}"  # as the table shows it: 5 Dec, 07:32:36
     page = page_for(run.task)
     title = page.task.title if page else run.task
     return f"{when} · {title} · {STATUS_LABELS.get(run.status, run.status)}"
