@@ -18,9 +18,19 @@ SETTING_FIELDS = (
 stored row and a validated form, so every layer copies them through this one list."""
 
 
+CREATED_ON_FIRST_USE = "Created on first use by a task."
+"""The description of a group that code named before an admin created it (every backend)."""
+
+
 def settings_of(source: object) -> dict[str, Any]:
     """The settings of anything that has them as attributes (a config, a stored row)."""
     return {field: getattr(source, field) for field in SETTING_FIELDS}
+
+
+def config_of(source: Any) -> GroupConfig:
+    """The config of anything that has a group's name, version and settings as attributes
+    (a ``concurrency_group`` row): the one mapping from storage to the limiter."""
+    return GroupConfig(name=source.name, version=source.version, **settings_of(source))
 
 
 @dataclass(frozen=True)

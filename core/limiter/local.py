@@ -89,6 +89,9 @@ class Limiter:
             group.durations.seed(seconds)
         return True
 
+    def close(self) -> None:
+        """Nothing to release: the groups live and die with this object."""
+
     def groups(self) -> list[GroupConfig]:
         """Every group's settings, in the order the groups were created."""
         with self._lock:

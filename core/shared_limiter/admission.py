@@ -16,8 +16,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
-from core.group_sync import CREATED_ON_FIRST_USE
-from core.limiter import GroupConfig, LimiterError, OwnerLimitReached, QueueFull, RunInfo
+from core.limiter import (
+    CREATED_ON_FIRST_USE,
+    GroupConfig,
+    LimiterError,
+    OwnerLimitReached,
+    QueueFull,
+    RunInfo,
+)
 from core.shared_limiter import store
 from core.shared_limiter.store import Locked
 from core.shared_limiter.stored import StoredGroup, Ticket
@@ -119,14 +125,11 @@ def _lock_or_create(
     connection: Connection, name: str, default_limit: int
 ) -> tuple[Locked, GroupConfig | None]:
     """The group, locked; and its config if this transaction created it."""
-    locked = store.lock_group(connection, name=name)
-    if locked is not None:
-        return locked, None
     config = GroupConfig(
         name=name, limit=default_limit, description=CREATED_ON_FIRST_USE, version=1
     )
-    created = store.insert_group(connection, config)
-    return store.lock_group(connection, name=name), config if created else None
+    locked, created = store.lock_or_insert_group(connection, config)
+    return locked, config if created else None
 
 
 def _refusal(group: StoredGroup, owner: str) -> LimiterError | None:
@@ -158,10 +161,7 @@ def configure(connection: Connection, config: GroupConfig) -> Change:
     every process can tell the group changed. Settings equal to the stored
     ones write nothing, so re-applying what was read is free.
     """
-    locked = store.lock_group(connection, name=config.name)
-    if locked is None:
-        store.insert_group(connection, config)
-        locked = store.lock_group(connection, name=config.name)
+    locked, _ = store.lock_or_insert_group(connection, config)
     group = store.read_group(connection, locked.id)
     current = group.config
     wanted = config if config.version else replace(config, version=current.version)
