@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.limiter.config import settings_of
 from db.models import AuditEvent, ConcurrencyGroup
@@ -64,6 +64,7 @@ def describe_change(before: dict[str, Any] | None, after: dict[str, Any] | None)
             f"run {after['run'][:8]} ({after.get('task', '')}) of {after.get('owner', '')}: "
             f"{(before or {}).get('status', '')} → {after.get('status', '')}"
         )
+    before = before or {}
     changes = [
         f"{label} {_show(field, before.get(field))} → {_show(field, after.get(field))}"
         for field, label in _LABELS.items()
@@ -85,7 +86,9 @@ def read_audit_log(engine: Engine, limit: int = 100) -> list[AuditEntry]:
     """The newest ``limit`` audit events, newest first."""
     with Session(engine) as session:
         rows = session.exec(
-            select(AuditEvent).order_by(AuditEvent.ts.desc(), AuditEvent.id.desc()).limit(limit)
+            select(AuditEvent)
+            .order_by(col(AuditEvent.ts).desc(), col(AuditEvent.id).desc())
+            .limit(limit)
         ).all()
     return [
         AuditEntry(

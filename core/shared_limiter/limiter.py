@@ -184,17 +184,18 @@ class SharedLimiter:
 
     def _acquire(self, run: RunInfo, on_wait: Callable[[WaitInfo], object] | None) -> _Held:
         entry = self._write(admission.enqueue, run, self._default_limit, self._holder, self._lease)
-        held = None if entry.ticket_id is None else _Held(entry.ticket_id, entry.group_id)
-        if held is not None:
+        held = None
+        if entry.ticket_id is not None and entry.group_id is not None:
+            held = _Held(entry.ticket_id, entry.group_id)
             with self._lock:
                 self._held.add(held.ticket_id)
         try:
             if entry.created is not None:
                 log.info("Created group %s with the default limit", entry.created.name)
                 self._events.group_created(entry.created)
-            if entry.refusal is not None:
-                raise entry.refusal
-            if not entry.started:
+            if held is None:
+                raise entry.refusal or RuntimeError("the limiter neither queued nor refused")
+            if entry.view is not None:
                 self._events.run_queued(run)
                 self._wait_for_turn(held, entry.view, on_wait)
         except BaseException:
@@ -237,7 +238,7 @@ class SharedLimiter:
                 if left <= 0:
                     raise QueueTimeout(view.group, view.queue_timeout_s)
                 wait_s = min(wait_s, left)
-            if report_due is not None:
+            if on_wait is not None and report_due is not None:
                 if now >= report_due:
                     on_wait(self._wait_info(view, now - queued_mono))
                     report_due = time.monotonic() + REPORT_EVERY_S
