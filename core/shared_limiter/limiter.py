@@ -34,13 +34,14 @@ from core.limiter import (
     GroupConfig,
     GroupRemoved,
     GroupSnapshot,
-    QueueTimeout,
     RunEvents,
     RunInfo,
     WaitInfo,
+    policy,
 )
 from core.limiter.eta import DurationEstimate
 from core.limiter.events import EventRelay, reported_run
+from core.limiter.waiting import Place, wait_for_turn
 from core.shared_limiter import admission, store
 from core.shared_limiter.admission import Change
 from core.shared_limiter.database import LimiterDatabase
@@ -53,12 +54,6 @@ from core.shared_limiter.wakeup import open_wakeups
 from db.transient import retrying
 
 log = logging.getLogger(__name__)
-
-POLL_S = 0.1
-"""Longest single wait of a waiter between looks at its (locally cached) standing."""
-
-REPORT_EVERY_S = 0.1
-"""How often ``on_wait`` runs while waiting, as in the in-process limiter."""
 
 DEFAULT_LEASE_TTL_S = 15.0
 
@@ -168,7 +163,7 @@ class SharedLimiter:
         """Hold one slot of ``group``, fleet-wide, for the duration of the ``with`` block.
 
         Same contract as ``Limiter.slot``: ``on_wait`` on entering the queue
-        and every ``REPORT_EVERY_S`` after; whatever ends the wait or the
+        and every ``waiting.REPORT_EVERY_S`` after; whatever ends the wait or the
         block gives the ticket back and is reported once to ``run_finished``.
         """
         run = RunInfo(group=group, owner=owner, task=task, params=params)
@@ -183,6 +178,7 @@ class SharedLimiter:
             yield run
 
     def _acquire(self, run: RunInfo, on_wait: Callable[[WaitInfo], object] | None) -> _Held:
+        asked_at = time.monotonic()
         entry = self._write(admission.enqueue, run, self._default_limit, self._holder, self._lease)
         held = None
         if entry.ticket_id is not None and entry.group_id is not None:
@@ -197,7 +193,7 @@ class SharedLimiter:
                 raise entry.refusal or RuntimeError("the limiter neither queued nor refused")
             if entry.view is not None:
                 self._events.run_queued(run)
-                self._wait_for_turn(held, entry.view, on_wait)
+                self._wait_for_turn(held, entry.view, asked_at, on_wait)
         except BaseException:
             if held is not None:
                 self._give_back(held)
@@ -206,62 +202,35 @@ class SharedLimiter:
         return held
 
     def _wait_for_turn(
-        self, held: _Held, view: WaitView, on_wait: Callable[[WaitInfo], object] | None
+        self,
+        held: _Held,
+        view: WaitView,
+        asked_at: float,
+        on_wait: Callable[[WaitInfo], object] | None,
     ) -> None:
-        """Wait until granted, calling ``on_wait`` on entry and every ``REPORT_EVERY_S``.
+        """Wait as registered with this limiter's watcher, which keeps ``view`` up to date.
 
         Raises GroupRemoved, LeaseLost or QueueTimeout; the caller gives the
-        ticket back. The timeout is read from the live settings, so editing
-        it applies to requests already waiting.
+        ticket back.
         """
         waiting = self._waiters.join(held.ticket_id, held.group_id, view)
         try:
-            self._wait_in_line(waiting, on_wait)
+            wait_for_turn(_SharedLine(self._waiters, waiting, self._wait_info), asked_at, on_wait)
         finally:
             self._waiters.leave(waiting)
 
-    def _wait_in_line(self, waiting: Waiting, on_wait: Callable[[WaitInfo], object] | None) -> None:
-        queued_mono = time.monotonic()
-        report_due = queued_mono if on_wait is not None else None
-        while True:
-            view = waiting.view
-            if view.standing is Standing.GRANTED:
-                return
-            if view.standing is Standing.REMOVED:
-                raise GroupRemoved(view.group)
-            if view.standing is Standing.LOST:
-                raise LeaseLost(view.group)
-            now = time.monotonic()
-            wait_s = POLL_S
-            if view.queue_timeout_s is not None:
-                left = queued_mono + view.queue_timeout_s - now
-                if left <= 0:
-                    raise QueueTimeout(view.group, view.queue_timeout_s)
-                wait_s = min(wait_s, left)
-            if on_wait is not None and report_due is not None:
-                if now >= report_due:
-                    on_wait(self._wait_info(view, now - queued_mono))
-                    report_due = time.monotonic() + REPORT_EVERY_S
-                    continue
-                wait_s = min(wait_s, report_due - now)
-            self._waiters.wait(waiting, wait_s)
-
-    def _wait_info(self, view: WaitView, waited_s: float) -> WaitInfo:
-        eta_s = None
-        if not view.paused:
-            with self._lock:
-                estimate = self._estimate(view.group)
-                eta_s = estimate.eta(view.position, view.limit, view.oldest_running_s)
-        return WaitInfo(
-            group=view.group,
-            position=view.position,
-            queued=view.queued,
-            running=view.running,
-            limit=view.limit,
-            paused=view.paused,
-            waited_s=waited_s,
-            eta_s=eta_s,
-        )
+    def _wait_info(self, view: WaitView, config: GroupConfig, waited_s: float) -> WaitInfo:
+        with self._lock:
+            estimate = self._estimate(config.name)
+            return policy.wait_info(
+                config,
+                position=view.position,
+                queued=view.queued,
+                running=view.running,
+                waited_s=waited_s,
+                estimate=estimate,
+                oldest_running_s=view.oldest_running_s,
+            )
 
     def _release(self, held: _Held, run: RunInfo) -> None:
         run.finished_at = time.time()
@@ -357,3 +326,37 @@ class SharedLimiter:
             running_runs=tuple(ticket.run_info(config.name) for ticket in group.running),
             avg_run_s=estimate.mean_s if estimate else None,
         )
+
+
+class _SharedLine:
+    """A waiter's view of its ticket for ``wait_for_turn``: the standing the watcher
+    thread last read (never a query of its own), and a sleep until it changes."""
+
+    __slots__ = ("_waiters", "_waiting", "_wait_info")
+
+    def __init__(
+        self,
+        waiters: Waiters,
+        waiting: Waiting,
+        wait_info: Callable[[WaitView, GroupConfig, float], WaitInfo],
+    ) -> None:
+        self._waiters = waiters
+        self._waiting = waiting
+        self._wait_info = wait_info
+
+    def look(self, waited_s: float | None) -> Place | None:
+        view = self._waiting.view
+        if view.standing is Standing.GRANTED:
+            return None
+        if view.standing is Standing.REMOVED:
+            raise GroupRemoved(view.group)
+        if view.standing is Standing.LOST:
+            raise LeaseLost(view.group)
+        config = view.config
+        assert config is not None, "a waiting ticket's view carries its group's settings"
+        info = None if waited_s is None else self._wait_info(view, config, waited_s)
+        return Place(config.name, config.queue_timeout_s, info)
+
+    def sleep(self, timeout_s: float) -> bool:
+        self._waiters.wait(self._waiting, timeout_s)
+        return False

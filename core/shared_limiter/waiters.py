@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
+from core.limiter import GroupConfig
 from core.shared_limiter.stored import StoredGroup
 from core.shared_limiter.wakeup import Wakeups
 
@@ -42,12 +43,11 @@ class WaitView:
 
     standing: Standing
     group: str
+    config: GroupConfig | None = None
+    """The group's settings while the ticket waits (None once it stopped waiting)."""
     position: int = 0
     queued: int = 0
     running: int = 0
-    limit: int = 1
-    paused: bool = False
-    queue_timeout_s: float | None = None
     oldest_running_s: float = 0.0
 
 
@@ -69,12 +69,10 @@ def view_of(group: StoredGroup | None, ticket_id: int, now: datetime, name: str 
     return WaitView(
         Standing.WAITING,
         config.name,
+        config,
         position=waiting.index(ticket) + 1,
         queued=len(waiting),
         running=len(group.running),
-        limit=config.limit,
-        paused=config.paused,
-        queue_timeout_s=config.queue_timeout_s,
         oldest_running_s=group.oldest_running_s(now),
     )
 
