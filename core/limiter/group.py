@@ -10,21 +10,13 @@ from __future__ import annotations
 import copy
 import time
 from collections import OrderedDict
-from enum import Enum
 
 from core.limiter import policy
 from core.limiter.config import GroupConfig
 from core.limiter.eta import DurationEstimate
 from core.limiter.records import GroupSnapshot, RunInfo, WaitInfo
+from core.limiter.waiting import Turn
 from core.limiter.wakeup import Wakeup
-
-
-class Turn(Enum):
-    """Where a waiter stands; only the limiter's lock holder changes it."""
-
-    QUEUED = "queued"
-    GRANTED = "granted"
-    REMOVED = "removed"
 
 
 class Waiter:

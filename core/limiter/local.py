@@ -18,9 +18,9 @@ from typing import Any
 from core.limiter.config import CREATED_ON_FIRST_USE, GroupConfig
 from core.limiter.errors import GroupRemoved
 from core.limiter.events import EventRelay, RunEvents, reported_run
-from core.limiter.group import GroupState, Turn, Waiter
+from core.limiter.group import GroupState, Waiter
 from core.limiter.records import GroupSnapshot, RunInfo, WaitInfo
-from core.limiter.waiting import Place, wait_for_turn
+from core.limiter.waiting import Place, Turn, wait_for_turn
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +129,6 @@ class Limiter:
             yield run
 
     def _acquire(self, run: RunInfo, on_wait: Callable[[WaitInfo], object] | None) -> GroupState:
-        asked_at = time.monotonic()
         created: GroupConfig | None = None
         try:
             with self._lock:
@@ -146,9 +145,10 @@ class Limiter:
                 self._events.group_created(created)
         if waiter is None:
             return state
+        queued_at = time.monotonic()
         try:
             self._events.run_queued(run)
-            wait_for_turn(_LocalLine(self._lock, state, waiter), asked_at, on_wait)
+            wait_for_turn(_LocalLine(self._lock, state, waiter), queued_at, on_wait)
         except BaseException:
             with self._lock:
                 state.withdraw(waiter)

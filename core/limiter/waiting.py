@@ -6,9 +6,10 @@ LeaseLost, when the request can no longer be granted), and ``sleep`` blocks
 until something may have changed. The loop owns everything else, the same
 for both backends:
 
-- the queue timeout counts from ``asked_at``, the moment ``slot()`` was
-  called, and is read from the live settings on every look, so editing it
-  applies to requests already waiting;
+- the queue timeout counts from ``queued_at``, the moment the backend put
+  the request in its queue (before ``run_queued`` is reported), and is read
+  from the live settings on every look, so editing it applies to requests
+  already waiting;
 - ``on_wait`` runs on entering the queue and every ``REPORT_EVERY_S`` after,
   on the waiting thread and never under a backend's lock.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from typing import Protocol
 
 from core.limiter.errors import QueueTimeout
@@ -28,6 +30,17 @@ POLL_S = 0.1
 
 REPORT_EVERY_S = 0.1
 """How often ``on_wait`` runs while waiting: the UI's chance to show progress or give up."""
+
+
+class Turn(Enum):
+    """Where a request stands in its group's line, in either backend."""
+
+    QUEUED = "queued"
+    GRANTED = "granted"
+    REMOVED = "removed"
+    """The group was deleted while the request waited."""
+    LOST = "lost"
+    """Shared backend only: the ticket's lease ran out and the fleet reclaimed it."""
 
 
 @dataclass(frozen=True)
@@ -53,24 +66,25 @@ class Line(Protocol):
 
 
 def wait_for_turn(
-    line: Line, asked_at: float, on_wait: Callable[[WaitInfo], object] | None
+    line: Line, queued_at: float, on_wait: Callable[[WaitInfo], object] | None
 ) -> None:
     """Return once the request holds its slot; raise QueueTimeout or what ``look`` raises.
 
-    ``asked_at`` is the ``time.monotonic()`` of the ``slot()`` call. The
+    ``queued_at`` is the ``time.monotonic()`` at which the backend queued the
+    request: in-process under its lock, shared as the enqueue commit returns. The
     caller gives the place (or a slot granted meanwhile) back if this raises.
     """
-    report_due = asked_at
+    report_due = queued_at
     while True:
         now = time.monotonic()
         due = on_wait is not None and now >= report_due
-        place = line.look(now - asked_at if due else None)
+        place = line.look(now - queued_at if due else None)
         if place is None:
             return
         wait_s = POLL_S
         timeout_s = place.queue_timeout_s
         if timeout_s is not None:
-            left = asked_at + timeout_s - now
+            left = queued_at + timeout_s - now
             if left <= 0:
                 raise QueueTimeout(place.group, timeout_s)
             wait_s = min(wait_s, left)

@@ -18,8 +18,8 @@ from sqlalchemy import Connection
 
 from core.limiter import CREATED_ON_FIRST_USE, GroupConfig, LimiterError, RunInfo, policy
 from core.shared_limiter import store
+from core.shared_limiter.rows import GroupState, Ticket
 from core.shared_limiter.store import Locked
-from core.shared_limiter.stored import StoredGroup, Ticket
 from core.shared_limiter.waiters import WaitView, view_of
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class Entry(Change):
     refusal: LimiterError | None = None
 
 
-def admit_locked(connection: Connection, group: StoredGroup, now: datetime) -> tuple[Ticket, ...]:
+def admit_locked(connection: Connection, group: GroupState, now: datetime) -> tuple[Ticket, ...]:
     """Reclaim dead leases, then grant free slots to the head of the queue, in ticket order.
 
     Returns the granted tickets. Reclaimed requests are recorded as lost.

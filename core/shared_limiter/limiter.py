@@ -6,7 +6,7 @@ limits. The parts:
 - ``admission``: one transaction per decision (ask, leave, configure),
   which locks the group and hands freed slots on in the same commit;
 - ``waiters``: one watcher thread per limiter wakes this process's waiters
-  when their tickets are granted, here or anywhere (via ``wakeup``);
+  when their tickets are granted, here or anywhere (via ``signals``);
 - ``heartbeat``: renews this limiter's leases and reclaims dead ones;
 - ``releases``: give-backs the database refused for now, retried until written.
 
@@ -41,16 +41,16 @@ from core.limiter import (
 )
 from core.limiter.eta import DurationEstimate
 from core.limiter.events import EventRelay, reported_run
-from core.limiter.waiting import Place, wait_for_turn
+from core.limiter.waiting import Place, Turn, wait_for_turn
 from core.shared_limiter import admission, store
 from core.shared_limiter.admission import Change
 from core.shared_limiter.database import LimiterDatabase
 from core.shared_limiter.errors import LeaseLost
 from core.shared_limiter.heartbeat import Heartbeat
 from core.shared_limiter.releases import PendingReleases
-from core.shared_limiter.stored import StoredGroup
-from core.shared_limiter.waiters import Standing, Waiters, Waiting, WaitView
-from core.shared_limiter.wakeup import open_wakeups
+from core.shared_limiter.rows import GroupState
+from core.shared_limiter.signals import open_signals
+from core.shared_limiter.waiters import Waiter, Waiters, WaitView
 from db.transient import retrying
 
 log = logging.getLogger(__name__)
@@ -95,8 +95,8 @@ class SharedLimiter:
         self._held: set[int] = set()
         self._durations: dict[str, DurationEstimate] = {}
         self._db = LimiterDatabase(database_url)
-        self._wakeups = open_wakeups(self._db.reader)
-        self._waiters = Waiters(self._holder, self._wakeups, self._read_groups, self._admit)
+        self._signals = open_signals(self._db.reader)
+        self._waiters = Waiters(self._holder, self._signals, self._read_groups, self._admit)
         self._heartbeat = Heartbeat(lease_ttl_s / 3, self._renew, self._sweep)
         self._releases = PendingReleases(self._leave)
 
@@ -178,8 +178,8 @@ class SharedLimiter:
             yield run
 
     def _acquire(self, run: RunInfo, on_wait: Callable[[WaitInfo], object] | None) -> _Held:
-        asked_at = time.monotonic()
         entry = self._write(admission.enqueue, run, self._default_limit, self._holder, self._lease)
+        queued_at = time.monotonic()
         held = None
         if entry.ticket_id is not None and entry.group_id is not None:
             held = _Held(entry.ticket_id, entry.group_id)
@@ -193,7 +193,7 @@ class SharedLimiter:
                 raise entry.refusal or RuntimeError("the limiter neither queued nor refused")
             if entry.view is not None:
                 self._events.run_queued(run)
-                self._wait_for_turn(held, entry.view, asked_at, on_wait)
+                self._wait_for_turn(held, entry.view, queued_at, on_wait)
         except BaseException:
             if held is not None:
                 self._give_back(held)
@@ -205,7 +205,7 @@ class SharedLimiter:
         self,
         held: _Held,
         view: WaitView,
-        asked_at: float,
+        queued_at: float,
         on_wait: Callable[[WaitInfo], object] | None,
     ) -> None:
         """Wait as registered with this limiter's watcher, which keeps ``view`` up to date.
@@ -213,11 +213,11 @@ class SharedLimiter:
         Raises GroupRemoved, LeaseLost or QueueTimeout; the caller gives the
         ticket back.
         """
-        waiting = self._waiters.join(held.ticket_id, held.group_id, view)
+        waiter = self._waiters.join(held.ticket_id, held.group_id, view)
         try:
-            wait_for_turn(_SharedLine(self._waiters, waiting, self._wait_info), asked_at, on_wait)
+            wait_for_turn(_SharedLine(self._waiters, waiter, self._wait_info), queued_at, on_wait)
         finally:
-            self._waiters.leave(waiting)
+            self._waiters.leave(waiter)
 
     def _wait_info(self, view: WaitView, config: GroupConfig, waited_s: float) -> WaitInfo:
         with self._lock:
@@ -271,7 +271,7 @@ class SharedLimiter:
             with self._db.write() as connection:
                 change = body(connection, *args)
                 if change.group_id is not None:
-                    self._wakeups.publish(connection, change.granted)
+                    self._signals.publish(connection, change.granted)
             return change
 
         change = retrying(transaction, f"limiter {body.__name__}")
@@ -291,7 +291,7 @@ class SharedLimiter:
 
         return retrying(read, f"limiter {query.__name__}")
 
-    def _read_groups(self, group_ids: list[int]) -> tuple[dict[int, StoredGroup], datetime]:
+    def _read_groups(self, group_ids: list[int]) -> tuple[dict[int, GroupState], datetime]:
         def read(connection):
             return store.read_groups(connection, group_ids), store.clock(connection)
 
@@ -316,7 +316,7 @@ class SharedLimiter:
         """This process's run-length estimate for ``group`` (the caller holds ``_lock``)."""
         return self._durations.setdefault(group.casefold(), DurationEstimate())
 
-    def _snapshot_of(self, group: StoredGroup) -> GroupSnapshot:
+    def _snapshot_of(self, group: GroupState) -> GroupSnapshot:
         config = group.config
         with self._lock:
             estimate = self._durations.get(config.key)
@@ -337,7 +337,7 @@ class _SharedLine:
     def __init__(
         self,
         waiters: Waiters,
-        waiting: Waiting,
+        waiting: Waiter,
         wait_info: Callable[[WaitView, GroupConfig, float], WaitInfo],
     ) -> None:
         self._waiters = waiters
@@ -346,11 +346,11 @@ class _SharedLine:
 
     def look(self, waited_s: float | None) -> Place | None:
         view = self._waiting.view
-        if view.standing is Standing.GRANTED:
+        if view.turn is Turn.GRANTED:
             return None
-        if view.standing is Standing.REMOVED:
+        if view.turn is Turn.REMOVED:
             raise GroupRemoved(view.group)
-        if view.standing is Standing.LOST:
+        if view.turn is Turn.LOST:
             raise LeaseLost(view.group)
         config = view.config
         assert config is not None, "a waiting ticket's view carries its group's settings"

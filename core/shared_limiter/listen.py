@@ -1,7 +1,7 @@
-"""PostgreSQL's wakeups: a NOTIFY per write, heard on a LISTEN connection of this process's own.
+"""PostgreSQL's change signals: a NOTIFY per write, heard on a LISTEN connection of its own.
 
 The only module that imports psycopg, loaded only when the shared limiter
-runs on PostgreSQL (``wakeup.open_wakeups``).
+runs on PostgreSQL (``signals.open_signals``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 import psycopg
 from sqlalchemy import Connection, Engine, func, select
 
-from core.shared_limiter.stored import Ticket
-from core.shared_limiter.wakeup import FALLBACK_S, Signal
+from core.shared_limiter.rows import Ticket
+from core.shared_limiter.signals import FALLBACK_S, Signal
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ _PAYLOAD_MAX = 7900
 """NOTIFY payloads must stay under 8000 bytes; a longer list of grants is left out."""
 
 
-class ListenWakeups:
+class ListenSignals:
     """PostgreSQL: LISTEN on a dedicated autocommit connection, with polling while it is down."""
 
     fallback_s = FALLBACK_S

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from core.limiter import GroupConfig, RunInfo
 from core.limiter.config import config_of, settings_of
-from core.shared_limiter.stored import StoredGroup, Ticket
+from core.shared_limiter.rows import GroupState, Ticket
 from db.models import ConcurrencyGroup, LimiterTicket, TaskRun, group_name_key, utcnow
 
 GROUPS = ConcurrencyGroup.__table__
@@ -123,7 +123,7 @@ def group_configs(connection: Connection) -> list[GroupConfig]:
 
 def read_groups(
     connection: Connection, group_ids: Iterable[int] | None = None
-) -> dict[int, StoredGroup]:
+) -> dict[int, GroupState]:
     """Groups with their tickets, by id, in creation order; all of them unless ``group_ids``.
 
     One statement (groups outer-joined to tickets), so even without a
@@ -145,10 +145,10 @@ def read_groups(
             tickets[row.id] = []
         if row.ticket_id is not None:
             tickets[row.id].append(_ticket(row))
-    return {gid: StoredGroup(gid, configs[gid], tuple(tickets[gid])) for gid in configs}
+    return {gid: GroupState(gid, configs[gid], tuple(tickets[gid])) for gid in configs}
 
 
-def read_group(connection: Connection, group_id: int) -> StoredGroup:
+def read_group(connection: Connection, group_id: int) -> GroupState:
     return read_groups(connection, [group_id])[group_id]
 
 

@@ -57,7 +57,7 @@ class Ticket:
 
 
 @dataclass(frozen=True)
-class StoredGroup:
+class GroupState:
     """A ``concurrency_group`` row and its tickets in ticket (= queue) order."""
 
     id: int
