@@ -149,7 +149,7 @@ def _between(start: datetime | None, end: datetime | None) -> float | None:
     return None if start is None or end is None else max(0.0, (end - start).total_seconds())
 
 
-def recent_runs(
+def runs_since(
     engine: Engine,
     since: datetime,
     *,
