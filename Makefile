@@ -27,8 +27,10 @@ run: $(VENV)/.installed
 	$(PY) -m core.prepare
 	$(PY) -m streamlit run Home.py --server.port $(PORT)
 
+# ruff, then mypy over core/ and db/ (configured in pyproject.toml).
 lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 test: lint
 	$(PY) -m pytest -rs

@@ -29,7 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.limiter import GroupConfig, Limiter, SharedLimiter  # noqa: E402
+from core.limiter import GroupConfig, Limiter, LimiterBackend  # noqa: E402
+from core.shared_limiter import SharedLimiter  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from tests.support.database import postgres_base_url, postgres_schema_url  # noqa: E402
 
@@ -43,7 +44,7 @@ Span = tuple[float, float]
 """When a worker's block started and ended (epoch seconds)."""
 
 
-def take_turns(limiter: Limiter | SharedLimiter, turns: int) -> list[Span]:
+def take_turns(limiter: LimiterBackend, turns: int) -> list[Span]:
     spans = []
     for _ in range(turns):
         with limiter.slot(GROUP, owner=str(os.getpid())):
@@ -67,7 +68,7 @@ def handoffs(spans_per_worker: list[list[Span]]) -> list[float]:
     ]
 
 
-def in_threads(limiter: Limiter | SharedLimiter) -> list[float]:
+def in_threads(limiter: LimiterBackend) -> list[float]:
     limiter.configure(GroupConfig(name=GROUP, limit=1))
     results: list[list[Span]] = [[], []]
 

@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 
 from core.auth import AdminAuth, admin_password_hash
 from core.group_sync import GroupSync
-from core.limiter import GroupConfig, Limiter, RunEvents, RunInfo, SharedLimiter
+from core.limiter import GroupConfig, Limiter, LimiterBackend, RunEvents, RunInfo
 from core.metrics import OccupancySampler, prune_history
 from core.run_watch import RunWatcher
 from core.runs import RunRecorder
@@ -38,6 +38,7 @@ from core.scheduler import (
     build_scheduler,
 )
 from core.settings import Settings
+from core.shared_limiter import SharedLimiter
 from core.shared_limiter.database import LimiterDatabase
 from core.tasks import registry
 from core.tasks.assignment import seed_assignments
@@ -61,7 +62,7 @@ are not walked, so one costs milliseconds)."""
 class App:
     settings: Settings
     engine: Engine
-    limiter: Limiter | SharedLimiter
+    limiter: LimiterBackend
     recorder: RunRecorder
     groups: GroupSync
     scheduler: Scheduler
@@ -84,8 +85,7 @@ class App:
         # not use the limiter or the database after they were closed.
         if self.scheduler.running:
             self.scheduler.shutdown()
-        if isinstance(self.limiter, SharedLimiter):
-            self.limiter.close()
+        self.limiter.close()
         self.recorder.close()
         self.runs_db.dispose()
 
@@ -114,8 +114,11 @@ class GroupCreations:
         pass
 
 
-def build_limiter(settings: Settings, events: RunEvents | None) -> Limiter | SharedLimiter:
-    """This process's own limiter, or with TASKGATE_LIMITER=shared one shared by every process."""
+def build_limiter(settings: Settings, events: RunEvents | None) -> LimiterBackend:
+    """This process's own limiter, or with TASKGATE_LIMITER=shared one shared by every process.
+
+    The one place that picks a backend; everything else takes a ``LimiterBackend``.
+    """
     if settings.limiter == "shared":
         return SharedLimiter(
             settings.database_url,
@@ -143,7 +146,7 @@ def sweep_runs(db: LimiterDatabase) -> None:
 def start_dispatcher(
     settings: Settings,
     db: LimiterDatabase,
-    limiter: Limiter | SharedLimiter,
+    limiter: LimiterBackend,
     device: str | None = None,
     **options: Any,
 ) -> tuple[Dispatcher, ChildPool]:

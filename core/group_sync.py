@@ -14,10 +14,10 @@ import threading
 from collections.abc import Iterable
 
 from sqlalchemy import Engine, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from core.limiter import GroupConfig, Limiter
-from core.limiter.config import settings_of
+from core.limiter import GroupConfig, LimiterBackend
+from core.limiter.config import config_of
 from db.models import ConcurrencyGroup, TaskRun
 
 log = logging.getLogger(__name__)
@@ -26,18 +26,10 @@ log = logging.getLogger(__name__)
 _ETA_SEED_RUNS = 20
 
 
-CREATED_ON_FIRST_USE = "Created on first use by a task."
-"""The description of a group that code named before an admin created it."""
-
-
-def config_from_row(row: ConcurrencyGroup) -> GroupConfig:
-    return GroupConfig(name=row.name, version=row.version, **settings_of(row))
-
-
 class GroupSync:
     """Applies the database's group configs to a limiter, cheaply and thread-safely."""
 
-    def __init__(self, engine: Engine, limiter: Limiter) -> None:
+    def __init__(self, engine: Engine, limiter: LimiterBackend) -> None:
         self._engine = engine
         self._limiter = limiter
         self._lock = threading.Lock()
@@ -51,7 +43,7 @@ class GroupSync:
         return tuple(
             session.exec(
                 select(
-                    func.count(ConcurrencyGroup.id),
+                    func.count(col(ConcurrencyGroup.id)),
                     func.sum(ConcurrencyGroup.version),
                     func.max(ConcurrencyGroup.id),
                     func.max(ConcurrencyGroup.updated_at),
@@ -72,7 +64,7 @@ class GroupSync:
         with self._lock, Session(self._engine) as session:
             fingerprint = self._read_fingerprint(session)
             rows = session.exec(select(ConcurrencyGroup)).all()
-            self._apply(config_from_row(row) for row in rows)
+            self._apply(config_of(row) for row in rows)
             self._fingerprint = fingerprint
 
     def _apply(self, configs: Iterable[GroupConfig]) -> None:
@@ -96,11 +88,11 @@ class GroupSync:
                     .where(
                         TaskRun.group_name == config.name,
                         TaskRun.status == "succeeded",
-                        TaskRun.started_at.is_not(None),
+                        col(TaskRun.started_at).is_not(None),
                     )
-                    .order_by(TaskRun.finished_at.desc())
+                    .order_by(col(TaskRun.finished_at).desc())
                     .limit(_ETA_SEED_RUNS)
                 ).all()
-                durations = [(end - start).total_seconds() for start, end in rows if end]
+                durations = [(end - start).total_seconds() for start, end in rows if start and end]
                 if durations:
                     self._limiter.seed_duration(config.name, sum(durations) / len(durations))

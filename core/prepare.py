@@ -15,6 +15,7 @@ import logging
 import sys
 
 from sqlalchemy import delete
+from sqlmodel import col
 
 from core.auth import PASSWORD_HASH_SETTING, admin_password_hash
 from db.engine import get_engine, session_scope
@@ -42,7 +43,7 @@ def main(argv: list[str]) -> int:
             )
             return 1
         with session_scope(engine) as session:
-            session.execute(delete(AppSetting).where(AppSetting.key == PASSWORD_HASH_SETTING))
+            session.execute(delete(AppSetting).where(col(AppSetting.key) == PASSWORD_HASH_SETTING))
     admin_password_hash(engine, settings.admin_password)  # logs a password it generates
     if argv == ["new-admin-password"]:
         print("taskgate: restart Taskgate for the new password to apply.")

@@ -6,7 +6,7 @@ Rows come from ``task_run``, written by the run service and the dispatchers.
 from __future__ import annotations
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from db.models import TaskRun
 
@@ -20,7 +20,7 @@ def recent_runs(engine: Engine, owner: str, limit: int = RECENT_RUNS_LIMIT) -> l
         rows = session.exec(
             select(TaskRun)
             .where(TaskRun.owner == owner)
-            .order_by(TaskRun.enqueued_at.desc(), TaskRun.id)
+            .order_by(col(TaskRun.enqueued_at).desc(), col(TaskRun.id))
             .limit(limit)
         ).all()
         session.expunge_all()
@@ -33,7 +33,7 @@ def latest_run_id(engine: Engine, owner: str, task: str) -> str | None:
         return session.exec(
             select(TaskRun.id)
             .where(TaskRun.owner == owner, TaskRun.task == task)
-            .order_by(TaskRun.enqueued_at.desc(), TaskRun.id)
+            .order_by(col(TaskRun.enqueued_at).desc(), col(TaskRun.id))
             .limit(1)
         ).first()
 
@@ -44,7 +44,7 @@ def run_statuses(engine: Engine, owner: str, limit: int = 20) -> dict[str, tuple
         rows = session.exec(
             select(TaskRun.id, TaskRun.task, TaskRun.status)
             .where(TaskRun.owner == owner)
-            .order_by(TaskRun.enqueued_at.desc(), TaskRun.id)
+            .order_by(col(TaskRun.enqueued_at).desc(), col(TaskRun.id))
             .limit(limit)
         ).all()
     return {run_id: (task, status) for run_id, task, status in rows}

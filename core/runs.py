@@ -28,8 +28,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
-from core.group_sync import CREATED_ON_FIRST_USE
-from core.limiter import GroupConfig, RunInfo
+from core.limiter import CREATED_ON_FIRST_USE, GroupConfig, RunInfo
 from db.engine import session_scope
 from db.models import ConcurrencyGroup, TaskRun, group_name_key, utcnow
 from db.transient import backoff_s, is_transient, reason

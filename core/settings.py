@@ -19,9 +19,10 @@ from typing import Any
 
 from sqlalchemy.engine import URL, make_url
 
+from core.limiter.config import MAX_LIMIT
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'taskgate.db'}"
-MAX_LIMIT = 1024
 
 
 class SettingsError(ValueError):
@@ -49,10 +50,6 @@ class Settings:
     """Every request is made by this one owner, in every tab and after a reload: for a
     one-person install without sign-in, and for the browser tests."""
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 def _text(name: str, raw: str) -> str:
     value = raw.strip()
@@ -76,7 +73,9 @@ def _int_between(low: int, high: int) -> Callable[[str, str], int]:
     return parse
 
 
-def _seconds_between(low: float, high: float) -> Callable[[str, str], float]:
+def _number_above(low: float, high: float) -> Callable[[str, str], float]:
+    """A parser of a number in (low, high]: seconds, days, whatever the variable counts."""
+
     def parse(name: str, raw: str) -> float:
         try:
             value = float(raw.strip())
@@ -164,16 +163,16 @@ def _comma_list(name: str, raw: str) -> tuple[str, ...]:
 _FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "database_url": (DATABASE_URL_VARIABLE, _database_url),
     "default_limit": ("TASKGATE_DEFAULT_LIMIT", _int_between(1, MAX_LIMIT)),
-    "sample_interval_s": ("TASKGATE_SAMPLE_INTERVAL_S", _seconds_between(0.0, 3600.0)),
-    "retention_days": ("TASKGATE_RETENTION_DAYS", _seconds_between(0.0, 3650.0)),
+    "sample_interval_s": ("TASKGATE_SAMPLE_INTERVAL_S", _number_above(0.0, 3600.0)),
+    "retention_days": ("TASKGATE_RETENTION_DAYS", _number_above(0.0, 3650.0)),
     "admin_password": ("TASKGATE_ADMIN_PASSWORD", _text),
     "limiter": ("TASKGATE_LIMITER", _one_of("local", "shared")),
-    "lease_ttl_s": ("TASKGATE_LEASE_TTL_S", _seconds_between(1.0, 3600.0)),
+    "lease_ttl_s": ("TASKGATE_LEASE_TTL_S", _number_above(1.0, 3600.0)),
     "guests": ("TASKGATE_GUESTS", _one_of("run", "watch", "none")),
     "admins": ("TASKGATE_ADMINS", _comma_list),
     "workers": ("TASKGATE_WORKERS", _one_of("embedded", "external")),
     "result_max_bytes": ("TASKGATE_RESULT_MAX_BYTES", _int_between(1024, 1024**3)),
-    "cancel_grace_s": ("TASKGATE_CANCEL_GRACE_S", _seconds_between(0.0, 600.0)),
+    "cancel_grace_s": ("TASKGATE_CANCEL_GRACE_S", _number_above(0.0, 600.0)),
     "single_owner": ("TASKGATE_SINGLE_OWNER", _text),
 }
 

@@ -9,7 +9,7 @@ UTC on SQLite, which has no time zones, and as timestamptz on PostgreSQL.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -20,9 +20,21 @@ from sqlalchemy import (
     Index,
     LargeBinary,
     String,
+    Table,
     UniqueConstraint,
 )
 from sqlmodel import Field, SQLModel
+
+if TYPE_CHECKING:
+
+    class _Table(SQLModel):
+        """For the type checker only: SQLModel's stubs leave out the ``__table__`` that every
+        table model has, and the SQL Core code here reads it (``Model.__table__.c``)."""
+
+        __table__: ClassVar[Table]
+
+else:
+    _Table = SQLModel
 
 GROUP_NAME_MAX = 64
 GROUP_NAME_KEY_MAX = 3 * GROUP_NAME_MAX
@@ -67,7 +79,7 @@ def _status_check() -> str:
     return "status IN (" + ", ".join(f"'{s}'" for s in RUN_STATUSES) + ")"
 
 
-class ConcurrencyGroup(SQLModel, table=True):
+class ConcurrencyGroup(_Table, table=True):
     """A named group of slots: at most ``limit`` runs at once, the rest wait in FIFO order."""
 
     __tablename__ = "concurrency_group"
@@ -113,7 +125,7 @@ class ConcurrencyGroup(SQLModel, table=True):
 Index("uq_group_name_key", ConcurrencyGroup.__table__.c.name_key, unique=True)
 
 
-class TaskRun(SQLModel, table=True):
+class TaskRun(_Table, table=True):
     """One run, durable from request to outcome: queued, running, then a final status.
 
     The queue order of a group is ``(queue_order, enqueued_at, id)``: every
@@ -173,7 +185,7 @@ class TaskRun(SQLModel, table=True):
     "Cancelled by admin alice at 14:02 UTC."; the dispatcher's own sentence otherwise."""
 
 
-class RunResult(SQLModel, table=True):
+class RunResult(_Table, table=True):
     """A succeeded run's result, encoded by core/worker/codec.py; deleted with its run."""
 
     __tablename__ = "run_result"
@@ -187,7 +199,7 @@ class RunResult(SQLModel, table=True):
     size: int
 
 
-class Worker(SQLModel, table=True):
+class Worker(_Table, table=True):
     """One dispatcher process: where it runs, what it serves, and whether it is alive.
 
     ``heartbeat_at`` is renewed with its runs' leases; ``stopped_at`` is set
@@ -212,7 +224,7 @@ class Worker(SQLModel, table=True):
     the device reports none (the CPU, or utilisation without NVML)."""
 
 
-class OccupancySample(SQLModel, table=True):
+class OccupancySample(_Table, table=True):
     """What one group looked like at one instant; the charts are made of these."""
 
     __tablename__ = "occupancy_sample"
@@ -226,7 +238,7 @@ class OccupancySample(SQLModel, table=True):
     queued: int
 
 
-class OccupancyMinute(SQLModel, table=True):
+class OccupancyMinute(_Table, table=True):
     """One group's peaks in one minute (``minute`` is its start), rolled up from the samples.
 
     The sampler raises these maxima in the same transaction as each sample it
@@ -243,7 +255,7 @@ class OccupancyMinute(SQLModel, table=True):
     max_limit: int
 
 
-class AuditEvent(SQLModel, table=True):
+class AuditEvent(_Table, table=True):
     """Who changed what and when, with the group's state before and after."""
 
     __tablename__ = "audit_event"
@@ -257,7 +269,7 @@ class AuditEvent(SQLModel, table=True):
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
 
 
-class AppSetting(SQLModel, table=True):
+class AppSetting(_Table, table=True):
     """Small named values the app keeps for itself, e.g. the generated admin password's hash."""
 
     __tablename__ = "app_setting"
@@ -267,7 +279,7 @@ class AppSetting(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-class GuestProfile(SQLModel, table=True):
+class GuestProfile(_Table, table=True):
     """The name a guest chose to be shown by, keyed by their guest owner id."""
 
     __tablename__ = "guest_profile"
@@ -277,7 +289,7 @@ class GuestProfile(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-class LimiterTicket(SQLModel, table=True):
+class LimiterTicket(_Table, table=True):
     """A request's place in the fleet-wide limiter (``TASKGATE_LIMITER=shared``).
 
     The id is the ticket number: a group's queue is its waiting tickets in id
@@ -314,7 +326,7 @@ class LimiterTicket(SQLModel, table=True):
     holder: str = Field(max_length=32)
 
 
-class TaskGroup(SQLModel, table=True):
+class TaskGroup(_Table, table=True):
     """Which group a task's runs go through, as the admin decided (seeded from its default).
 
     The group is referenced by id, so renaming a group carries its tasks along; a

@@ -20,7 +20,7 @@ down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The channel core/shared_limiter/wakeup.py LISTENs on (migrations do not import app code).
+# The channel core/shared_limiter/listen.py LISTENs on (migrations do not import app code).
 _NOTIFY_FUNCTION = """
 CREATE FUNCTION taskgate_limiter_group_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -12,21 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from core.limiter.config import settings_of
+from core.limiter.config import SETTINGS, settings_of
 from db.models import AuditEvent, ConcurrencyGroup
 
-_LABELS = {
-    "name": "name",
-    "limit": "limit",
-    "paused": "paused",
-    "max_queue": "queue cap",
-    "queue_timeout_s": "queue timeout",
-    "per_owner_limit": "limit per person",
-    "max_run_s": "run-time cap",
-    "description": "description",
-}
+_LABELS = {"name": "name", **{setting.name: setting.wording.audit for setting in SETTINGS}}
+_WORDING = {setting.name: setting.wording for setting in SETTINGS}
+_KINDS = {setting.name: setting.kind for setting in SETTINGS}
 
 
 def group_state(row: ConcurrencyGroup) -> dict[str, Any]:
@@ -35,13 +28,17 @@ def group_state(row: ConcurrencyGroup) -> dict[str, Any]:
 
 
 def _show(field: str, value: Any) -> str:
+    """A value in an audit line, worded as its setting's declaration says."""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    wording = _WORDING.get(field)
+    if wording is None:  # the name
+        return str(value)
     if value is None:
-        return "no timeout" if field == "queue_timeout_s" else "no cap"
-    if field in ("queue_timeout_s", "max_run_s"):
-        return f"{value:g} s"
-    if field == "description":
+        return wording.none_means
+    if wording.unit:
+        return f"{value:g} {wording.unit}"
+    if _KINDS[field] == "str":
         return f"“{value}”" if value else "empty"
     return str(value)
 
@@ -54,7 +51,7 @@ def describe_change(before: dict[str, Any] | None, after: dict[str, Any] | None)
         settings = [
             f"{label} {_show(field, after.get(field))}"
             for field, label in _LABELS.items()
-            if field not in ("name", "description", "paused") and after.get(field) is not None
+            if _KINDS.get(field) in ("int", "float") and after.get(field) is not None
         ]
         return "created with " + ", ".join(settings) + (", paused" if after.get("paused") else "")
     if after is None:
@@ -64,6 +61,7 @@ def describe_change(before: dict[str, Any] | None, after: dict[str, Any] | None)
             f"run {after['run'][:8]} ({after.get('task', '')}) of {after.get('owner', '')}: "
             f"{(before or {}).get('status', '')} → {after.get('status', '')}"
         )
+    before = before or {}
     changes = [
         f"{label} {_show(field, before.get(field))} → {_show(field, after.get(field))}"
         for field, label in _LABELS.items()
@@ -85,7 +83,9 @@ def read_audit_log(engine: Engine, limit: int = 100) -> list[AuditEntry]:
     """The newest ``limit`` audit events, newest first."""
     with Session(engine) as session:
         rows = session.exec(
-            select(AuditEvent).order_by(AuditEvent.ts.desc(), AuditEvent.id.desc()).limit(limit)
+            select(AuditEvent)
+            .order_by(col(AuditEvent.ts).desc(), col(AuditEvent.id).desc())
+            .limit(limit)
         ).all()
     return [
         AuditEntry(

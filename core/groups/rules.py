@@ -20,12 +20,12 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING
 from typing import Any
 
 from core.groups.errors import InvalidGroup
-from core.settings import MAX_LIMIT
+from core.limiter.config import MAX_LIMIT, SETTINGS, GroupSettings, Setting
 from db.models import GROUP_NAME_MAX
 
 DESCRIPTION_MAX = 200
@@ -41,22 +41,6 @@ _INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
 _DIGIT_RUNS = re.compile(r"([0-9]+)")
 _MAX_DIGITS = 12  # beyond any bound below, and short of Python's int-parsing limit
 _FAR_TOO_LARGE = 10**_MAX_DIGITS
-
-
-@dataclass(frozen=True)
-class GroupSettings:
-    """Everything about a group except its name, already checked."""
-
-    limit: int
-    paused: bool = False
-    max_queue: int | None = None
-    queue_timeout_s: float | None = None
-    per_owner_limit: int | None = None
-    max_run_s: float | None = None
-    description: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 # -- names --------------------------------------------------------------------
@@ -239,7 +223,9 @@ def _description(raw: object, typed: bool) -> str:
     return text
 
 
-_PARSERS = {
+Parser = Callable[[object, bool], Any]
+
+_OWN_PARSERS: dict[str, Parser] = {
     "limit": _limit,
     "paused": _paused,
     "max_queue": _max_queue,
@@ -248,16 +234,51 @@ _PARSERS = {
     "max_run_s": _max_run,
     "description": _description,
 }
-SETTINGS_FIELDS = tuple(_PARSERS)
+"""Settings whose sentences say more than their declared bounds (what empty means, ...)."""
+
+
+def _declared_parser(setting: Setting) -> Parser:
+    """A parser from the declaration alone: its type, whether it may be empty, its bounds."""
+    wording = setting.wording
+    what = "The " + wording.audit
+
+    def parse(raw: object, typed: bool) -> Any:
+        if setting.kind == "bool":
+            if isinstance(raw, bool):
+                return raw
+            raise _Bad(f"{what} must be yes or no.")
+        if setting.kind == "str":
+            if raw is None:
+                return ""
+            if not isinstance(raw, str):
+                raise _Bad(f"{what} must be text.")
+            return unicodedata.normalize("NFC", raw.strip())
+        value = _number(raw, what, whole=setting.kind == "int", typed=typed)
+        if value is None:
+            if setting.optional:
+                return None
+            raise _Bad(f"Give the group a value for {wording.audit}.")
+        low, high = wording.minimum, wording.maximum
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise _Bad(f"{what} must be from {low:g} to {high:g} (not {value:g}).")
+        return value
+
+    return parse
+
+
+_PARSERS: dict[str, Parser] = {
+    setting.name: _OWN_PARSERS.get(setting.name) or _declared_parser(setting)
+    for setting in SETTINGS
+}
+_DEFAULTS = {s.name: s.default for s in SETTINGS if s.default is not MISSING}
 
 
 def _settings(form: Mapping[str, object], *, typed: bool) -> GroupSettings:
-    defaults = {"paused": False, "description": ""}
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for field, parse in _PARSERS.items():
         try:
-            values[field] = parse(form.get(field, defaults.get(field)), typed)
+            values[field] = parse(form.get(field, _DEFAULTS.get(field)), typed)
         except _Bad as bad:
             errors[field] = str(bad)
     if errors:

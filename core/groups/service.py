@@ -22,11 +22,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, delete, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.auth import Actor, require_admin
 from core.group_sync import GroupSync
@@ -41,14 +40,11 @@ from core.groups.errors import (
     StaleGroup,
 )
 from core.groups.rules import GroupSettings, check_settings, clean_name, group_sort_key
-from core.limiter import Limiter
+from core.limiter import LimiterBackend
 from core.limiter.config import settings_of
 from core.tasks.assignment import move_tasks_off
-from db.engine import session_scope
+from db.engine import rows_matched, session_scope
 from db.models import AuditEvent, ConcurrencyGroup, group_name_key, utcnow
-
-if TYPE_CHECKING:
-    from core.limiter import SharedLimiter
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +100,7 @@ class GroupService:
     """The only way the app changes groups; each method checks ``actor`` itself."""
 
     def __init__(
-        self, engine: Engine, group_sync: GroupSync, limiter: Limiter | SharedLimiter
+        self, engine: Engine, group_sync: GroupSync, limiter: LimiterBackend
     ) -> None:
         self._engine = engine
         self._sync = group_sync
@@ -229,13 +225,13 @@ class GroupService:
                     raise self._stale(row)
                 before = group_state(row)
                 move_tasks_off(session, actor, row, move_tasks_to)
-                result = session.execute(
+                deleted = session.execute(
                     delete(ConcurrencyGroup).where(
-                        ConcurrencyGroup.id == row.id,
-                        ConcurrencyGroup.version == expected_version,
+                        col(ConcurrencyGroup.id) == row.id,
+                        col(ConcurrencyGroup.version) == expected_version,
                     )
                 )
-                if result.rowcount != 1:
+                if rows_matched(deleted) != 1:
                     raise _LostRace
                 self._audit(session, actor, "delete", row.name, before, None)
         except _LostRace:
@@ -254,7 +250,7 @@ class GroupService:
             # and the version still moves on so open edit forms notice.
             session.execute(
                 update(ConcurrencyGroup)
-                .where(ConcurrencyGroup.id == row.id)
+                .where(col(ConcurrencyGroup.id) == row.id)
                 .values(
                     paused=paused,
                     version=ConcurrencyGroup.version + 1,
@@ -280,7 +276,10 @@ class GroupService:
     ) -> dict:
         result = session.execute(
             update(ConcurrencyGroup)
-            .where(ConcurrencyGroup.id == row.id, ConcurrencyGroup.version == expected_version)
+            .where(
+                col(ConcurrencyGroup.id) == row.id,
+                col(ConcurrencyGroup.version) == expected_version,
+            )
             .values(
                 **values,
                 version=expected_version + 1,
@@ -288,7 +287,7 @@ class GroupService:
                 updated_by=actor.name,
             )
         )
-        if result.rowcount != 1:
+        if rows_matched(result) != 1:
             raise _LostRace
         session.refresh(row)
         return group_state(row)

@@ -1,19 +1,20 @@
 """Named concurrency groups: at most ``limit`` runs at once, the rest wait in FIFO order.
 
-This package knows nothing of Streamlit or the database. It reports the
-life of every run to an optional ``RunEvents`` sink, and takes group
-settings through ``Limiter.configure``; the app wires both to storage.
-
-``SharedLimiter``, the same API with slots and queues in the database (see
-core/shared_limiter/), can be imported from here too; it is loaded only
-when asked for, so importing this package never imports SQLAlchemy.
+This package knows nothing of Streamlit or the database, and imports
+neither (tests/limiter/test_limiter_imports.py holds it to that). It holds
+the contract every backend keeps (``LimiterBackend``), the in-process
+backend (``Limiter``), and what both share: the records, the refusals,
+the admission policy and the waiting loop. It reports the life of every run
+to an optional ``RunEvents`` sink, and takes group settings through
+``configure``; the app wires both to storage. The database backend,
+``core.shared_limiter.SharedLimiter``, builds on this package, never the
+other way round.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from core.limiter.config import GroupConfig
+from core.limiter.backend import LimiterBackend
+from core.limiter.config import CREATED_ON_FIRST_USE, GroupConfig
 from core.limiter.errors import (
     GroupRemoved,
     LimiterError,
@@ -27,14 +28,13 @@ from core.limiter.events import RunEvents, RunStatus
 from core.limiter.local import Limiter
 from core.limiter.records import GroupSnapshot, RunInfo, WaitInfo
 
-if TYPE_CHECKING:
-    from core.shared_limiter import SharedLimiter
-
 __all__ = [
+    "CREATED_ON_FIRST_USE",
     "GroupConfig",
     "GroupRemoved",
     "GroupSnapshot",
     "Limiter",
+    "LimiterBackend",
     "LimiterError",
     "OwnerLimitReached",
     "QueueFull",
@@ -43,15 +43,7 @@ __all__ = [
     "RunEvents",
     "RunInfo",
     "RunStatus",
-    "SharedLimiter",
     "UnknownGroup",
     "WaitInfo",
 ]
 
-
-def __getattr__(name: str) -> object:
-    if name == "SharedLimiter":
-        from core.shared_limiter import SharedLimiter
-
-        return SharedLimiter
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -41,7 +41,7 @@ class RunEvents(Protocol):
     def run_finished(self, run: RunInfo, status: RunStatus, error: str | None) -> None: ...
 
 
-def describe(exc: BaseException) -> str:
+def error_text(exc: BaseException) -> str:
     """``"ExcType: message"``, the form stored as a run's error."""
     message = str(exc)
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
@@ -123,14 +123,14 @@ def reported_run(
         held = acquire()
     except BaseException as exc:
         run.finished_at = time.time()
-        events.run_finished(run, waiting_outcome(exc), describe(exc))
+        events.run_finished(run, waiting_outcome(exc), error_text(exc))
         raise
     try:
         events.run_started(run)
         yield run
     except BaseException as exc:
         release(held)
-        events.run_finished(run, body_outcome(exc), describe(exc))
+        events.run_finished(run, body_outcome(exc), error_text(exc))
         raise
     release(held)
     events.run_finished(run, "succeeded", None)

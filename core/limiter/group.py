@@ -10,21 +10,13 @@ from __future__ import annotations
 import copy
 import time
 from collections import OrderedDict
-from enum import Enum
 
+from core.limiter import policy
 from core.limiter.config import GroupConfig
-from core.limiter.errors import OwnerLimitReached, QueueFull
 from core.limiter.eta import DurationEstimate
 from core.limiter.records import GroupSnapshot, RunInfo, WaitInfo
+from core.limiter.waiting import Turn
 from core.limiter.wakeup import Wakeup
-
-
-class Turn(Enum):
-    """Where a waiter stands; only the limiter's lock holder changes it."""
-
-    QUEUED = "queued"
-    GRANTED = "granted"
-    REMOVED = "removed"
 
 
 class Waiter:
@@ -36,13 +28,12 @@ class Waiter:
     queuing for that lock behind newcomers.
     """
 
-    __slots__ = ("run", "wakeup", "turn", "queued_mono")
+    __slots__ = ("run", "wakeup", "turn")
 
     def __init__(self, run: RunInfo) -> None:
         self.run = run
         self.wakeup = Wakeup()
         self.turn = Turn.QUEUED
-        self.queued_mono = time.monotonic()
 
 
 class GroupState:
@@ -63,16 +54,16 @@ class GroupState:
     def request(self, run: RunInfo) -> Waiter | None:
         """Start ``run`` now (None) or queue it (its Waiter); raise if it is refused."""
         config = self.config
-        cap = config.per_owner_limit
-        if cap is not None and self._per_owner.get(run.owner, 0) >= cap:
-            raise OwnerLimitReached(config.name, cap)
+        queued, running = len(self.queue), len(self.running)
+        owner_has = self._per_owner.get(run.owner, 0)
+        refusal = policy.refusal(config, owner_has=owner_has, queued=queued, running=running)
+        if refusal is not None:
+            raise refusal
         run.group = config.name
         run.enqueued_at = time.time()
-        if not self.queue and self._has_room():
+        if policy.starts_now(config, queued, running):
             self._start(run)
             waiter = None
-        elif config.max_queue is not None and len(self.queue) >= config.max_queue:
-            raise QueueFull(config.name, config.max_queue)
         else:
             waiter = Waiter(run)
             self.queue[run.id] = waiter
@@ -85,7 +76,7 @@ class GroupState:
         Called after anything that may free room: a release, a raised limit,
         an unpause, a waiter giving back a slot it was granted.
         """
-        while self.queue and self._has_room():
+        for _ in range(min(policy.free_slots(self.config, len(self.running)), len(self.queue))):
             _, waiter = self.queue.popitem(last=False)
             self._start(waiter.run)
             waiter.turn = Turn.GRANTED
@@ -123,21 +114,16 @@ class GroupState:
             waiter.wakeup.set()
         self.queue.clear()
 
-    def wait_info(self, waiter: Waiter) -> WaitInfo:
-        position = list(self.queue).index(waiter.run.id) + 1
-        config = self.config
-        eta_s = None
-        if not config.paused:
-            eta_s = self.durations.eta(position, config.limit, self._oldest_running_s())
-        return WaitInfo(
-            group=config.name,
-            position=position,
+    def wait_info(self, waiter: Waiter, waited_s: float) -> WaitInfo:
+        started = (run.started_at for run in self.running.values())
+        return policy.wait_info(
+            self.config,
+            position=list(self.queue).index(waiter.run.id) + 1,
             queued=len(self.queue),
             running=len(self.running),
-            limit=config.limit,
-            paused=config.paused,
-            waited_s=time.monotonic() - waiter.queued_mono,
-            eta_s=eta_s,
+            waited_s=waited_s,
+            estimate=self.durations,
+            oldest_running_s=policy.oldest_running_s(started, time.time()),
         )
 
     def snapshot(self) -> GroupSnapshot:
@@ -147,9 +133,6 @@ class GroupState:
             running_runs=tuple(copy.copy(run) for run in self.running.values()),
             avg_run_s=self.durations.mean_s,
         )
-
-    def _has_room(self) -> bool:
-        return not self.config.paused and len(self.running) < self.config.limit
 
     def _start(self, run: RunInfo) -> None:
         run.started_at = time.time()
@@ -161,7 +144,3 @@ class GroupState:
             self._per_owner[owner] = left
         else:
             del self._per_owner[owner]
-
-    def _oldest_running_s(self) -> float:
-        started = [run.started_at for run in self.running.values() if run.started_at is not None]
-        return time.time() - min(started) if started else 0.0

@@ -15,19 +15,14 @@ from contextlib import contextmanager
 from threading import Lock
 from typing import Any
 
-from core.limiter.config import GroupConfig
-from core.limiter.errors import GroupRemoved, QueueTimeout
+from core.limiter.config import CREATED_ON_FIRST_USE, GroupConfig
+from core.limiter.errors import GroupRemoved
 from core.limiter.events import EventRelay, RunEvents, reported_run
-from core.limiter.group import GroupState, Turn, Waiter
+from core.limiter.group import GroupState, Waiter
 from core.limiter.records import GroupSnapshot, RunInfo, WaitInfo
+from core.limiter.waiting import Place, Turn, wait_for_turn
 
 logger = logging.getLogger(__name__)
-
-POLL_S = 0.1
-"""Longest single condition wait: bounds how stale a waiter's view of timeouts can get."""
-
-REPORT_EVERY_S = 0.1
-"""How often ``on_wait`` runs while waiting: the UI's chance to show progress or give up."""
 
 
 class Limiter:
@@ -89,6 +84,9 @@ class Limiter:
             group.durations.seed(seconds)
         return True
 
+    def close(self) -> None:
+        """Nothing to release: the groups live and die with this object."""
+
     def groups(self) -> list[GroupConfig]:
         """Every group's settings, in the order the groups were created."""
         with self._lock:
@@ -113,7 +111,7 @@ class Limiter:
         """Hold one slot of ``group`` for the duration of the ``with`` block.
 
         Blocks until the slot is granted, calling ``on_wait`` on entering the
-        queue and every ``REPORT_EVERY_S`` after. Whatever ends the wait or
+        queue and every ``waiting.REPORT_EVERY_S`` after. Whatever ends the wait or
         the block, including an exception raised by ``on_wait`` or a
         BaseException such as Streamlit's stop, gives the slot or the place
         in the queue back and is reported once to ``run_finished``. ``run_id``
@@ -136,7 +134,9 @@ class Limiter:
             with self._lock:
                 state = self._groups.get(run.group.casefold())
                 if state is None:
-                    created = GroupConfig(name=run.group, limit=self._default_limit)
+                    created = GroupConfig(
+                        name=run.group, limit=self._default_limit, description=CREATED_ON_FIRST_USE
+                    )
                     state = self._groups[created.key] = GroupState(created)
                 waiter = state.request(run)
         finally:
@@ -145,64 +145,44 @@ class Limiter:
                 self._events.group_created(created)
         if waiter is None:
             return state
+        queued_at = time.monotonic()
         try:
             self._events.run_queued(run)
-            self._wait_for_turn(state, waiter, on_wait)
+            wait_for_turn(_LocalLine(self._lock, state, waiter), queued_at, on_wait)
         except BaseException:
             with self._lock:
                 state.withdraw(waiter)
             raise
         return state
 
-    def _wait_for_turn(
-        self,
-        state: GroupState,
-        waiter: Waiter,
-        on_wait: Callable[[WaitInfo], object] | None,
-    ) -> None:
-        """Wait in short slices until granted, calling ``on_wait`` between them without the lock."""
-        report_due = time.monotonic() if on_wait is not None else None
-        while True:
-            with self._lock:
-                step = self._next_step(state, waiter, report_due)
-            if step is None:
-                return
-            if isinstance(step, WaitInfo):
-                if on_wait is not None:
-                    on_wait(step)
-                report_due = time.monotonic() + REPORT_EVERY_S
-            elif waiter.wakeup.wait(step) and waiter.turn is Turn.GRANTED:
-                # The turn leaves QUEUED only under the lock and before the
-                # wake-up is set, so a granted waiter goes on without the lock.
-                return
-
-    def _next_step(
-        self, state: GroupState, waiter: Waiter, report_due: float | None
-    ) -> WaitInfo | float | None:
-        """Under the lock: None if granted, a WaitInfo if a report is due, else seconds to wait.
-
-        Raises GroupRemoved or QueueTimeout; the caller withdraws the waiter.
-        The timeout is read from the live config, so editing it applies to
-        requests already waiting.
-        """
-        if waiter.turn is Turn.GRANTED:
-            return None
-        if waiter.turn is Turn.REMOVED:
-            raise GroupRemoved(state.config.name)
-        now = time.monotonic()
-        wait_s = POLL_S
-        timeout_s = state.config.queue_timeout_s
-        if timeout_s is not None:
-            left = waiter.queued_mono + timeout_s - now
-            if left <= 0:
-                raise QueueTimeout(state.config.name, timeout_s)
-            wait_s = min(wait_s, left)
-        if report_due is not None:
-            if now >= report_due:
-                return state.wait_info(waiter)
-            wait_s = min(wait_s, report_due - now)
-        return wait_s
-
     def _release(self, state: GroupState, run: RunInfo) -> None:
         with self._lock:
             state.release(run)
+
+
+class _LocalLine:
+    """A waiter's view of its place for ``wait_for_turn``: looks under the limiter's lock,
+    sleeps on the waiter's own wake-up without it."""
+
+    __slots__ = ("_lock", "_state", "_waiter")
+
+    def __init__(self, lock: Lock, state: GroupState, waiter: Waiter) -> None:
+        self._lock = lock
+        self._state = state
+        self._waiter = waiter
+
+    def look(self, waited_s: float | None) -> Place | None:
+        with self._lock:
+            turn = self._waiter.turn
+            if turn is Turn.GRANTED:
+                return None
+            config = self._state.config
+            if turn is Turn.REMOVED:
+                raise GroupRemoved(config.name)
+            info = None if waited_s is None else self._state.wait_info(self._waiter, waited_s)
+            return Place(config.name, config.queue_timeout_s, info)
+
+    def sleep(self, timeout_s: float) -> bool:
+        # The turn leaves QUEUED only under the lock and before the wake-up is
+        # set, so a granted waiter goes on without taking the lock again.
+        return self._waiter.wakeup.wait(timeout_s) and self._waiter.turn is Turn.GRANTED

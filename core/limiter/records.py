@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.limiter.config import GroupConfig
+from core.limiter.config import GroupConfig, settings_of
 
 _HOST = socket.gethostname()
 _process = {"pid": os.getpid()}
@@ -80,18 +80,11 @@ class WaitInfo:
     eta_s: float | None
 
 
-@dataclass(frozen=True)
-class GroupSnapshot:
-    """A group's settings and occupancy, all read at one instant."""
+@dataclass(frozen=True, kw_only=True)
+class GroupSnapshot(GroupConfig):
+    """A group's settings (every declared one, as its config) and occupancy, all read at
+    one instant."""
 
-    name: str
-    limit: int
-    paused: bool
-    max_queue: int | None
-    queue_timeout_s: float | None
-    per_owner_limit: int | None
-    description: str
-    version: int
     running: int
     queued: int
     oldest_wait_s: float | None
@@ -110,13 +103,8 @@ class GroupSnapshot:
         """A group's snapshot from its settings and its runs; the counts follow from the runs."""
         return cls(
             name=config.name,
-            limit=config.limit,
-            paused=config.paused,
-            max_queue=config.max_queue,
-            queue_timeout_s=config.queue_timeout_s,
-            per_owner_limit=config.per_owner_limit,
-            description=config.description,
             version=config.version,
+            **settings_of(config),
             running=len(running_runs),
             queued=len(waiting),
             oldest_wait_s=waiting[0].wait_s if waiting else None,

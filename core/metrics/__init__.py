@@ -11,9 +11,9 @@ from core.metrics.run_stats import (
     Percentiles,
     RunCounts,
     RunRow,
-    recent_runs,
     run_counts,
     run_stats,
+    runs_since,
 )
 from core.metrics.sampling import OccupancySampler, Pruned, prune_history
 from core.metrics.timeseries import (
@@ -40,8 +40,8 @@ __all__ = [
     "TimeWindow",
     "occupancy_series",
     "prune_history",
-    "recent_runs",
     "run_counts",
     "run_stats",
+    "runs_since",
     "with_snapshot",
 ]

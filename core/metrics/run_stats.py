@@ -21,6 +21,9 @@ from core.groups.rules import group_sort_key
 from core.metrics.sql import seconds_between
 from db.models import TaskRun
 
+RUNS = TaskRun.__table__.c
+"""The run table's columns as SQL expressions (the model's attributes are typed as values)."""
+
 FAILED_STATUSES = ("failed", "lost")
 RAN_STATUSES = ("succeeded", "failed", "cancelled", "lost")
 
@@ -51,12 +54,12 @@ class GroupRunStats:
 
 def _finished_between(since: datetime, until: datetime | None):
     conditions = [
-        TaskRun.status.in_(RAN_STATUSES),
-        TaskRun.started_at.is_not(None),
-        TaskRun.finished_at >= since,
+        RUNS.status.in_(RAN_STATUSES),
+        RUNS.started_at.is_not(None),
+        RUNS.finished_at >= since,
     ]
     if until is not None:
-        conditions.append(TaskRun.finished_at < until)
+        conditions.append(RUNS.finished_at < until)
     return conditions
 
 
@@ -64,11 +67,11 @@ def run_counts(
     engine: Engine, since: datetime, until: datetime | None = None
 ) -> dict[str, RunCounts]:
     """Per group: runs that finished since ``since``, and how many of them failed."""
-    failed = func.sum(case((TaskRun.status.in_(FAILED_STATUSES), 1), else_=0))
+    failed = func.sum(case((RUNS.status.in_(FAILED_STATUSES), 1), else_=0))
     statement = (
-        select(TaskRun.group_name, func.count(), failed)
+        select(RUNS.group_name, func.count(), failed)
         .where(*_finished_between(since, until))
-        .group_by(TaskRun.group_name)
+        .group_by(RUNS.group_name)
     )
     with Session(engine) as session:
         return {
@@ -89,10 +92,10 @@ def duration_percentiles(
     seconds = seconds_between(start, end, engine.dialect.name)
     ranked = (
         select(
-            TaskRun.group_name.label("group_name"),
+            RUNS.group_name.label("group_name"),
             seconds.label("seconds"),
-            func.row_number().over(partition_by=TaskRun.group_name, order_by=seconds).label("rank"),
-            func.count().over(partition_by=TaskRun.group_name).label("total"),
+            func.row_number().over(partition_by=RUNS.group_name, order_by=seconds).label("rank"),
+            func.count().over(partition_by=RUNS.group_name).label("total"),
         )
         .where(*_finished_between(since, until))
         .subquery()
@@ -111,8 +114,8 @@ def duration_percentiles(
 def run_stats(engine: Engine, since: datetime, until: datetime) -> list[GroupRunStats]:
     """Counts, throughput and wait/run-time percentiles per group, by group name."""
     counts = run_counts(engine, since, until)
-    waits = duration_percentiles(engine, TaskRun.enqueued_at, TaskRun.started_at, since, until)
-    runs = duration_percentiles(engine, TaskRun.started_at, TaskRun.finished_at, since, until)
+    waits = duration_percentiles(engine, RUNS.enqueued_at, RUNS.started_at, since, until)
+    runs = duration_percentiles(engine, RUNS.started_at, RUNS.finished_at, since, until)
     hours = max((until - since).total_seconds() / 3600, 1e-9)
     return [
         GroupRunStats(
@@ -146,7 +149,7 @@ def _between(start: datetime | None, end: datetime | None) -> float | None:
     return None if start is None or end is None else max(0.0, (end - start).total_seconds())
 
 
-def recent_runs(
+def runs_since(
     engine: Engine,
     since: datetime,
     *,
@@ -155,12 +158,12 @@ def recent_runs(
     limit: int = 200,
 ) -> list[RunRow]:
     """The newest ``limit`` requests made since ``since``, optionally of some groups/statuses."""
-    statement = select(TaskRun).where(TaskRun.enqueued_at >= since)
+    statement = select(TaskRun).where(RUNS.enqueued_at >= since)
     if groups:
-        statement = statement.where(TaskRun.group_name.in_(groups))
+        statement = statement.where(RUNS.group_name.in_(groups))
     if statuses:
-        statement = statement.where(TaskRun.status.in_(statuses))
-    statement = statement.order_by(TaskRun.enqueued_at.desc()).limit(limit)
+        statement = statement.where(RUNS.status.in_(statuses))
+    statement = statement.order_by(RUNS.enqueued_at.desc()).limit(limit)
     with Session(engine) as session:
         rows = session.exec(statement).all()
     return [

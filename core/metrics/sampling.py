@@ -23,14 +23,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.limiter import Limiter
+from core.limiter import LimiterBackend
 from core.metrics.sql import greatest, upsert
-from db.engine import session_scope
+from db.engine import rows_matched, session_scope
 from db.models import (
     FINISHED_STATUSES,
     AppSetting,
@@ -39,9 +38,6 @@ from db.models import (
     TaskRun,
     utcnow,
 )
-
-if TYPE_CHECKING:
-    from core.limiter import SharedLimiter
 
 PRUNE_BATCH = 20_000
 SAMPLER_LEASE = "occupancy_sampler_lease"
@@ -54,7 +50,7 @@ class OccupancySampler:
     def __init__(
         self,
         engine: Engine,
-        limiter: Limiter | SharedLimiter,
+        limiter: LimiterBackend,
         clock: Callable[[], datetime] = utcnow,
         interval_s: float = 1.0,
     ) -> None:
@@ -123,14 +119,16 @@ def _hold_lease(session: Session, holder: str, now: datetime, lease: timedelta) 
     processes trying at once cannot both win.
     """
     table = AppSetting.__table__
-    renewed = session.execute(
-        update(table)
-        .where(
-            table.c.key == SAMPLER_LEASE,
-            or_(table.c.value == holder, table.c.updated_at < now - lease),
+    renewed = rows_matched(
+        session.execute(
+            update(table)
+            .where(
+                table.c.key == SAMPLER_LEASE,
+                or_(table.c.value == holder, table.c.updated_at < now - lease),
+            )
+            .values(value=holder, updated_at=now)
         )
-        .values(value=holder, updated_at=now)
-    ).rowcount
+    )
     if renewed:
         return True
     first = (
@@ -157,20 +155,25 @@ def prune_history(engine: Engine, retention: timedelta, now: datetime | None = N
     write lock for long.
     """
     cutoff = (now or utcnow()) - retention
+    samples_table, minutes_table, runs_table = (
+        OccupancySample.__table__,
+        OccupancyMinute.__table__,
+        TaskRun.__table__,
+    )
     samples = _delete_in_batches(
         engine,
-        OccupancySample.__table__,
-        select(OccupancySample.id).where(OccupancySample.ts < cutoff),
+        samples_table,
+        select(samples_table.c.id).where(samples_table.c.ts < cutoff),
     )
     with session_scope(engine) as session:
-        minutes = session.execute(
-            delete(OccupancyMinute).where(OccupancyMinute.minute < cutoff)
-        ).rowcount
+        minutes = rows_matched(
+            session.execute(delete(minutes_table).where(minutes_table.c.minute < cutoff))
+        )
     runs = _delete_in_batches(
         engine,
-        TaskRun.__table__,
-        select(TaskRun.id).where(
-            TaskRun.status.in_(FINISHED_STATUSES), TaskRun.finished_at < cutoff
+        runs_table,
+        select(runs_table.c.id).where(
+            runs_table.c.status.in_(FINISHED_STATUSES), runs_table.c.finished_at < cutoff
         ),
     )
     return Pruned(samples, minutes, runs)
@@ -181,7 +184,7 @@ def _delete_in_batches(engine: Engine, table, ids) -> int:
     while True:
         with session_scope(engine) as session:
             batch = ids.limit(PRUNE_BATCH)
-            deleted = session.execute(delete(table).where(table.c.id.in_(batch))).rowcount
+            deleted = rows_matched(session.execute(delete(table).where(table.c.id.in_(batch))))
         total += deleted
         if deleted < PRUNE_BATCH:
             return total

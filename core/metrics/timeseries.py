@@ -24,9 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, func, select
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Session, select
 
 from core.limiter import GroupSnapshot
 from core.metrics.sql import epoch_bucket
@@ -76,19 +75,19 @@ class Source:
 
 
 SAMPLES = Source(
-    OccupancySample.ts,
-    OccupancySample.group_name,
-    OccupancySample.running,
-    OccupancySample.queued,
-    OccupancySample.limit,
+    OccupancySample.__table__.c.ts,
+    OccupancySample.__table__.c.group_name,
+    OccupancySample.__table__.c.running,
+    OccupancySample.__table__.c.queued,
+    OccupancySample.__table__.c.limit,
     resolution_s=1,
 )
 MINUTES = Source(
-    OccupancyMinute.minute,
-    OccupancyMinute.group_name,
-    OccupancyMinute.max_running,
-    OccupancyMinute.max_queued,
-    OccupancyMinute.max_limit,
+    OccupancyMinute.__table__.c.minute,
+    OccupancyMinute.__table__.c.group_name,
+    OccupancyMinute.__table__.c.max_running,
+    OccupancyMinute.__table__.c.max_queued,
+    OccupancyMinute.__table__.c.max_limit,
     resolution_s=60,
 )
 
@@ -125,8 +124,8 @@ def bucketed(engine: Engine, source: Source, first: int, last: int, bucket_s: in
         .order_by(bucket)
     )
     series: Series = {}
-    with Session(engine) as session:
-        for index, group, running, queued, limit in session.exec(statement):
+    with engine.connect() as connection:
+        for index, group, running, queued, limit in connection.execute(statement):
             at = _bucket_start(int(index), bucket_s)
             series.setdefault(group, []).append(OccupancyPoint(at, running, queued, limit))
     return series

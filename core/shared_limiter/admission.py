@@ -16,11 +16,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
-from core.group_sync import CREATED_ON_FIRST_USE
-from core.limiter import GroupConfig, LimiterError, OwnerLimitReached, QueueFull, RunInfo
+from core.limiter import CREATED_ON_FIRST_USE, GroupConfig, LimiterError, RunInfo, policy
 from core.shared_limiter import store
+from core.shared_limiter.rows import GroupState, Ticket
 from core.shared_limiter.store import Locked
-from core.shared_limiter.stored import StoredGroup, Ticket
 from core.shared_limiter.waiters import WaitView, view_of
 
 log = logging.getLogger(__name__)
@@ -39,13 +38,13 @@ class Entry(Change):
     """The outcome of asking for a slot."""
 
     ticket_id: int | None = None
-    started: bool = False
     view: WaitView | None = None
+    """Where the ticket waits; None if it runs at once (or was refused)."""
     created: GroupConfig | None = None
     refusal: LimiterError | None = None
 
 
-def admit_locked(connection: Connection, group: StoredGroup, now: datetime) -> tuple[Ticket, ...]:
+def admit_locked(connection: Connection, group: GroupState, now: datetime) -> tuple[Ticket, ...]:
     """Reclaim dead leases, then grant free slots to the head of the queue, in ticket order.
 
     Returns the granted tickets. Reclaimed requests are recorded as lost.
@@ -61,10 +60,7 @@ def admit_locked(connection: Connection, group: StoredGroup, now: datetime) -> t
             ", ".join(sorted({f"{t.host}/{t.pid}" for t in expired})),
         )
         group = replace(group, tickets=tuple(t for t in group.tickets if t not in expired))
-    if group.config.paused:
-        return ()
-    free = group.config.limit - len(group.running)
-    heads = tuple(group.waiting[: max(free, 0)])
+    heads = tuple(group.waiting[: policy.free_slots(group.config, len(group.running))])
     store.grant(connection, [ticket.id for ticket in heads], now)
     return heads
 
@@ -96,10 +92,12 @@ def enqueue(
     if group.needs_admission(now):
         group = store.read_group(connection, locked.id)
     run.group = group.config.name
-    refusal = _refusal(group, run.owner)
+    queued, running = len(group.waiting), len(group.running)
+    owner_has = group.owner_count(run.owner)
+    refusal = policy.refusal(group.config, owner_has=owner_has, queued=queued, running=running)
     if refusal is not None:
         return Entry(locked.id, granted, created=created, refusal=refusal)
-    start = not group.waiting and group.has_room()
+    start = policy.starts_now(group.config, queued, running)
     ticket = store.insert_ticket(
         connection,
         run,
@@ -110,34 +108,20 @@ def enqueue(
         holder=holder,
     )
     if start:
-        return Entry(locked.id, granted, ticket.id, started=True, created=created)
-    queued = replace(group, tickets=(*group.tickets, ticket))
-    return Entry(locked.id, granted, ticket.id, False, view_of(queued, ticket.id, now), created)
+        return Entry(locked.id, granted, ticket.id, created=created)
+    with_ticket = replace(group, tickets=(*group.tickets, ticket))
+    return Entry(locked.id, granted, ticket.id, view_of(with_ticket, ticket.id, now), created)
 
 
 def _lock_or_create(
     connection: Connection, name: str, default_limit: int
 ) -> tuple[Locked, GroupConfig | None]:
     """The group, locked; and its config if this transaction created it."""
-    locked = store.lock_group(connection, name=name)
-    if locked is not None:
-        return locked, None
     config = GroupConfig(
         name=name, limit=default_limit, description=CREATED_ON_FIRST_USE, version=1
     )
-    created = store.insert_group(connection, config)
-    return store.lock_group(connection, name=name), config if created else None
-
-
-def _refusal(group: StoredGroup, owner: str) -> LimiterError | None:
-    config = group.config
-    cap = config.per_owner_limit
-    if cap is not None and group.owner_count(owner) >= cap:
-        return OwnerLimitReached(config.name, cap)
-    must_wait = bool(group.waiting) or not group.has_room()
-    if must_wait and config.max_queue is not None and len(group.waiting) >= config.max_queue:
-        return QueueFull(config.name, config.max_queue)
-    return None
+    locked, created = store.lock_or_insert_group(connection, config)
+    return locked, config if created else None
 
 
 def leave(connection: Connection, ticket_id: int, group_id: int) -> Change:
@@ -158,10 +142,7 @@ def configure(connection: Connection, config: GroupConfig) -> Change:
     every process can tell the group changed. Settings equal to the stored
     ones write nothing, so re-applying what was read is free.
     """
-    locked = store.lock_group(connection, name=config.name)
-    if locked is None:
-        store.insert_group(connection, config)
-        locked = store.lock_group(connection, name=config.name)
+    locked, _ = store.lock_or_insert_group(connection, config)
     group = store.read_group(connection, locked.id)
     current = group.config
     wanted = config if config.version else replace(config, version=current.version)

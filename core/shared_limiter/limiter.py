@@ -6,7 +6,7 @@ limits. The parts:
 - ``admission``: one transaction per decision (ask, leave, configure),
   which locks the group and hands freed slots on in the same commit;
 - ``waiters``: one watcher thread per limiter wakes this process's waiters
-  when their tickets are granted, here or anywhere (via ``wakeup``);
+  when their tickets are granted, here or anywhere (via ``signals``);
 - ``heartbeat``: renews this limiter's leases and reclaims dead ones;
 - ``releases``: give-backs the database refused for now, retried until written.
 
@@ -34,31 +34,26 @@ from core.limiter import (
     GroupConfig,
     GroupRemoved,
     GroupSnapshot,
-    QueueTimeout,
     RunEvents,
     RunInfo,
     WaitInfo,
+    policy,
 )
 from core.limiter.eta import DurationEstimate
 from core.limiter.events import EventRelay, reported_run
+from core.limiter.waiting import Place, Turn, wait_for_turn
 from core.shared_limiter import admission, store
 from core.shared_limiter.admission import Change
 from core.shared_limiter.database import LimiterDatabase
 from core.shared_limiter.errors import LeaseLost
 from core.shared_limiter.heartbeat import Heartbeat
 from core.shared_limiter.releases import PendingReleases
-from core.shared_limiter.stored import StoredGroup
-from core.shared_limiter.waiters import Standing, Waiters, Waiting, WaitView
-from core.shared_limiter.wakeup import open_wakeups
+from core.shared_limiter.rows import GroupState
+from core.shared_limiter.signals import open_signals
+from core.shared_limiter.waiters import Waiter, Waiters, WaitView
 from db.transient import retrying
 
 log = logging.getLogger(__name__)
-
-POLL_S = 0.1
-"""Longest single wait of a waiter between looks at its (locally cached) standing."""
-
-REPORT_EVERY_S = 0.1
-"""How often ``on_wait`` runs while waiting, as in the in-process limiter."""
 
 DEFAULT_LEASE_TTL_S = 15.0
 
@@ -100,8 +95,8 @@ class SharedLimiter:
         self._held: set[int] = set()
         self._durations: dict[str, DurationEstimate] = {}
         self._db = LimiterDatabase(database_url)
-        self._wakeups = open_wakeups(self._db.reader)
-        self._waiters = Waiters(self._holder, self._wakeups, self._read_groups, self._admit)
+        self._signals = open_signals(self._db.reader)
+        self._waiters = Waiters(self._holder, self._signals, self._read_groups, self._admit)
         self._heartbeat = Heartbeat(lease_ttl_s / 3, self._renew, self._sweep)
         self._releases = PendingReleases(self._leave)
 
@@ -168,7 +163,7 @@ class SharedLimiter:
         """Hold one slot of ``group``, fleet-wide, for the duration of the ``with`` block.
 
         Same contract as ``Limiter.slot``: ``on_wait`` on entering the queue
-        and every ``REPORT_EVERY_S`` after; whatever ends the wait or the
+        and every ``waiting.REPORT_EVERY_S`` after; whatever ends the wait or the
         block gives the ticket back and is reported once to ``run_finished``.
         """
         run = RunInfo(group=group, owner=owner, task=task, params=params)
@@ -184,19 +179,21 @@ class SharedLimiter:
 
     def _acquire(self, run: RunInfo, on_wait: Callable[[WaitInfo], object] | None) -> _Held:
         entry = self._write(admission.enqueue, run, self._default_limit, self._holder, self._lease)
-        held = None if entry.ticket_id is None else _Held(entry.ticket_id, entry.group_id)
-        if held is not None:
+        queued_at = time.monotonic()
+        held = None
+        if entry.ticket_id is not None and entry.group_id is not None:
+            held = _Held(entry.ticket_id, entry.group_id)
             with self._lock:
                 self._held.add(held.ticket_id)
         try:
             if entry.created is not None:
                 log.info("Created group %s with the default limit", entry.created.name)
                 self._events.group_created(entry.created)
-            if entry.refusal is not None:
-                raise entry.refusal
-            if not entry.started:
+            if held is None:
+                raise entry.refusal or RuntimeError("the limiter neither queued nor refused")
+            if entry.view is not None:
                 self._events.run_queued(run)
-                self._wait_for_turn(held, entry.view, on_wait)
+                self._wait_for_turn(held, entry.view, queued_at, on_wait)
         except BaseException:
             if held is not None:
                 self._give_back(held)
@@ -205,62 +202,35 @@ class SharedLimiter:
         return held
 
     def _wait_for_turn(
-        self, held: _Held, view: WaitView, on_wait: Callable[[WaitInfo], object] | None
+        self,
+        held: _Held,
+        view: WaitView,
+        queued_at: float,
+        on_wait: Callable[[WaitInfo], object] | None,
     ) -> None:
-        """Wait until granted, calling ``on_wait`` on entry and every ``REPORT_EVERY_S``.
+        """Wait as registered with this limiter's watcher, which keeps ``view`` up to date.
 
         Raises GroupRemoved, LeaseLost or QueueTimeout; the caller gives the
-        ticket back. The timeout is read from the live settings, so editing
-        it applies to requests already waiting.
+        ticket back.
         """
-        waiting = self._waiters.join(held.ticket_id, held.group_id, view)
+        waiter = self._waiters.join(held.ticket_id, held.group_id, view)
         try:
-            self._wait_in_line(waiting, on_wait)
+            wait_for_turn(_SharedLine(self._waiters, waiter, self._wait_info), queued_at, on_wait)
         finally:
-            self._waiters.leave(waiting)
+            self._waiters.leave(waiter)
 
-    def _wait_in_line(self, waiting: Waiting, on_wait: Callable[[WaitInfo], object] | None) -> None:
-        queued_mono = time.monotonic()
-        report_due = queued_mono if on_wait is not None else None
-        while True:
-            view = waiting.view
-            if view.standing is Standing.GRANTED:
-                return
-            if view.standing is Standing.REMOVED:
-                raise GroupRemoved(view.group)
-            if view.standing is Standing.LOST:
-                raise LeaseLost(view.group)
-            now = time.monotonic()
-            wait_s = POLL_S
-            if view.queue_timeout_s is not None:
-                left = queued_mono + view.queue_timeout_s - now
-                if left <= 0:
-                    raise QueueTimeout(view.group, view.queue_timeout_s)
-                wait_s = min(wait_s, left)
-            if report_due is not None:
-                if now >= report_due:
-                    on_wait(self._wait_info(view, now - queued_mono))
-                    report_due = time.monotonic() + REPORT_EVERY_S
-                    continue
-                wait_s = min(wait_s, report_due - now)
-            self._waiters.wait(waiting, wait_s)
-
-    def _wait_info(self, view: WaitView, waited_s: float) -> WaitInfo:
-        eta_s = None
-        if not view.paused:
-            with self._lock:
-                estimate = self._estimate(view.group)
-                eta_s = estimate.eta(view.position, view.limit, view.oldest_running_s)
-        return WaitInfo(
-            group=view.group,
-            position=view.position,
-            queued=view.queued,
-            running=view.running,
-            limit=view.limit,
-            paused=view.paused,
-            waited_s=waited_s,
-            eta_s=eta_s,
-        )
+    def _wait_info(self, view: WaitView, config: GroupConfig, waited_s: float) -> WaitInfo:
+        with self._lock:
+            estimate = self._estimate(config.name)
+            return policy.wait_info(
+                config,
+                position=view.position,
+                queued=view.queued,
+                running=view.running,
+                waited_s=waited_s,
+                estimate=estimate,
+                oldest_running_s=view.oldest_running_s,
+            )
 
     def _release(self, held: _Held, run: RunInfo) -> None:
         run.finished_at = time.time()
@@ -301,7 +271,7 @@ class SharedLimiter:
             with self._db.write() as connection:
                 change = body(connection, *args)
                 if change.group_id is not None:
-                    self._wakeups.publish(connection, change.granted)
+                    self._signals.publish(connection, change.granted)
             return change
 
         change = retrying(transaction, f"limiter {body.__name__}")
@@ -321,7 +291,7 @@ class SharedLimiter:
 
         return retrying(read, f"limiter {query.__name__}")
 
-    def _read_groups(self, group_ids: list[int]) -> tuple[dict[int, StoredGroup], datetime]:
+    def _read_groups(self, group_ids: list[int]) -> tuple[dict[int, GroupState], datetime]:
         def read(connection):
             return store.read_groups(connection, group_ids), store.clock(connection)
 
@@ -346,7 +316,7 @@ class SharedLimiter:
         """This process's run-length estimate for ``group`` (the caller holds ``_lock``)."""
         return self._durations.setdefault(group.casefold(), DurationEstimate())
 
-    def _snapshot_of(self, group: StoredGroup) -> GroupSnapshot:
+    def _snapshot_of(self, group: GroupState) -> GroupSnapshot:
         config = group.config
         with self._lock:
             estimate = self._durations.get(config.key)
@@ -356,3 +326,37 @@ class SharedLimiter:
             running_runs=tuple(ticket.run_info(config.name) for ticket in group.running),
             avg_run_s=estimate.mean_s if estimate else None,
         )
+
+
+class _SharedLine:
+    """A waiter's view of its ticket for ``wait_for_turn``: the standing the watcher
+    thread last read (never a query of its own), and a sleep until it changes."""
+
+    __slots__ = ("_waiters", "_waiting", "_wait_info")
+
+    def __init__(
+        self,
+        waiters: Waiters,
+        waiting: Waiter,
+        wait_info: Callable[[WaitView, GroupConfig, float], WaitInfo],
+    ) -> None:
+        self._waiters = waiters
+        self._waiting = waiting
+        self._wait_info = wait_info
+
+    def look(self, waited_s: float | None) -> Place | None:
+        view = self._waiting.view
+        if view.turn is Turn.GRANTED:
+            return None
+        if view.turn is Turn.REMOVED:
+            raise GroupRemoved(view.group)
+        if view.turn is Turn.LOST:
+            raise LeaseLost(view.group)
+        config = view.config
+        assert config is not None, "a waiting ticket's view carries its group's settings"
+        info = None if waited_s is None else self._wait_info(view, config, waited_s)
+        return Place(config.name, config.queue_timeout_s, info)
+
+    def sleep(self, timeout_s: float) -> bool:
+        self._waiters.wait(self._waiting, timeout_s)
+        return False

@@ -24,15 +24,14 @@ log = logging.getLogger(__name__)
 FIRST_WAIT_S = 0.25
 MAX_WAIT_S = 5.0
 
-_STOP = object()
-
 
 class PendingReleases:
     """Retries ``give_back(ticket_id, group_id)`` for each added ticket until it succeeds."""
 
     def __init__(self, give_back: Callable[[int, int], object]) -> None:
         self._give_back = give_back
-        self._queue: queue.Queue[object] = queue.Queue()
+        self._queue: queue.Queue[tuple[int, int] | None] = queue.Queue()
+        """Tickets to give back, as (ticket_id, group_id); None tells the thread to stop."""
         self._closed = threading.Event()
         self._thread = threading.Thread(
             target=self._loop, name="taskgate-limiter-releases", daemon=True
@@ -45,15 +44,15 @@ class PendingReleases:
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop retrying; tickets still pending are left to expire by their lease."""
         self._closed.set()
-        self._queue.put(_STOP)
+        self._queue.put(None)
         self._thread.join(timeout_s)
 
     def _loop(self) -> None:
         while True:
             item = self._queue.get()
-            if item is _STOP:
+            if item is None:
                 return
-            ticket_id, group_id = item  # type: ignore[misc]
+            ticket_id, group_id = item
             if not self._until_given_back(ticket_id, group_id):
                 return
 

@@ -12,15 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from core.group_sync import config_from_row
 from core.limiter import GroupConfig, RunInfo
-from core.limiter.config import settings_of
-from core.shared_limiter.stored import StoredGroup, Ticket
+from core.limiter.config import config_of, settings_of
+from core.shared_limiter.rows import GroupState, Ticket
 from db.models import ConcurrencyGroup, LimiterTicket, TaskRun, group_name_key, utcnow
 
 GROUPS = ConcurrencyGroup.__table__
@@ -84,6 +83,18 @@ def insert_group(connection: Connection, config: GroupConfig) -> bool:
     return connection.execute(statement).scalar_one_or_none() is not None
 
 
+def lock_or_insert_group(connection: Connection, config: GroupConfig) -> tuple[Locked, bool]:
+    """The group's row, locked, inserted first if there was none; and whether this inserted it."""
+    locked = lock_group(connection, name=config.name)
+    if locked is not None:
+        return locked, False
+    created = insert_group(connection, config)
+    locked = lock_group(connection, name=config.name)
+    if locked is None:  # deleted by another transaction between the insert and the lock
+        raise LookupError(f"Group {config.name} was removed while it was being created.")
+    return locked, created
+
+
 def update_group(connection: Connection, group_id: int, config: GroupConfig, now: datetime) -> None:
     values = {**_config_values(config), "version": config.version, "updated_at": now}
     connection.execute(update(GROUPS).where(GROUPS.c.id == group_id).values(**values))
@@ -101,18 +112,18 @@ def _config_values(config: GroupConfig) -> dict[str, object]:
 
 def find_group(connection: Connection, name: str) -> GroupConfig | None:
     row = connection.execute(select(GROUPS).where(_by_name(name))).first()
-    return None if row is None else config_from_row(row)
+    return None if row is None else config_of(row)
 
 
 def group_configs(connection: Connection) -> list[GroupConfig]:
     """Every group's settings, in the order the groups were created."""
     rows = connection.execute(select(GROUPS).order_by(GROUPS.c.id)).all()
-    return [config_from_row(row) for row in rows]
+    return [config_of(row) for row in rows]
 
 
 def read_groups(
     connection: Connection, group_ids: Iterable[int] | None = None
-) -> dict[int, StoredGroup]:
+) -> dict[int, GroupState]:
     """Groups with their tickets, by id, in creation order; all of them unless ``group_ids``.
 
     One statement (groups outer-joined to tickets), so even without a
@@ -130,14 +141,14 @@ def read_groups(
     tickets: dict[int, list[Ticket]] = {}
     for row in connection.execute(query):
         if row.id not in configs:
-            configs[row.id] = config_from_row(row)
+            configs[row.id] = config_of(row)
             tickets[row.id] = []
         if row.ticket_id is not None:
             tickets[row.id].append(_ticket(row))
-    return {gid: StoredGroup(gid, configs[gid], tuple(tickets[gid])) for gid in configs}
+    return {gid: GroupState(gid, configs[gid], tuple(tickets[gid])) for gid in configs}
 
 
-def read_group(connection: Connection, group_id: int) -> StoredGroup:
+def read_group(connection: Connection, group_id: int) -> GroupState:
     return read_groups(connection, [group_id])[group_id]
 
 
@@ -157,7 +168,7 @@ def insert_ticket(
     holder: str,
 ) -> Ticket:
     """Add a request to the group's queue (or straight to its running set)."""
-    values = {
+    values: dict[str, Any] = {
         "run_id": run.id,
         "group_id": group_id,
         "owner": run.owner,

@@ -2,10 +2,10 @@
 
 A waiter never queries the database itself. It registers its ticket here
 and sleeps on its own condition; one watcher thread per limiter re-reads
-all registered tickets together whenever a wakeup arrives (a NOTIFY, a
+all registered tickets together whenever a change signal arrives (a NOTIFY, a
 commit seen by polling, this process's own write) and wakes exactly the
 waiters whose standing changed. So a hundred waiters cost one query per
-wakeup, and a waiter whose grant is announced (by a transaction of this
+signal, and a waiter whose grant is announced (by a transaction of this
 process, or in a NOTIFY's payload) is woken before any query at all.
 
 While reading, the watcher also admits in groups that need it (a lease that
@@ -21,65 +21,56 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
 
-from core.shared_limiter.stored import StoredGroup
-from core.shared_limiter.wakeup import Wakeups
+from core.limiter import GroupConfig
+from core.limiter.waiting import Turn
+from core.shared_limiter.rows import GroupState
+from core.shared_limiter.signals import Signals
 
 log = logging.getLogger(__name__)
-
-
-class Standing(Enum):
-    WAITING = "waiting"
-    GRANTED = "granted"
-    REMOVED = "removed"
-    LOST = "lost"
 
 
 @dataclass(frozen=True)
 class WaitView:
     """What was last read about one waiting ticket: enough for ``on_wait`` and timeouts."""
 
-    standing: Standing
+    turn: Turn
     group: str
+    config: GroupConfig | None = None
+    """The group's settings while the ticket waits (None once it stopped waiting)."""
     position: int = 0
     queued: int = 0
     running: int = 0
-    limit: int = 1
-    paused: bool = False
-    queue_timeout_s: float | None = None
     oldest_running_s: float = 0.0
 
 
-def view_of(group: StoredGroup | None, ticket_id: int, now: datetime, name: str = "") -> WaitView:
+def view_of(group: GroupState | None, ticket_id: int, now: datetime, name: str = "") -> WaitView:
     """Where ticket ``ticket_id`` stands in ``group`` (None: the group no longer exists).
 
     A ticket missing from a group that still exists was reclaimed: its lease
     ran out while its process was alive but not renewing it.
     """
     if group is None:
-        return WaitView(Standing.REMOVED, name)
+        return WaitView(Turn.REMOVED, name)
     config = group.config
     ticket = next((t for t in group.tickets if t.id == ticket_id), None)
     if ticket is None:
-        return WaitView(Standing.LOST, config.name)
+        return WaitView(Turn.LOST, config.name)
     if ticket.running:
-        return WaitView(Standing.GRANTED, config.name)
+        return WaitView(Turn.GRANTED, config.name)
     waiting = group.waiting
     return WaitView(
-        Standing.WAITING,
+        Turn.QUEUED,
         config.name,
+        config,
         position=waiting.index(ticket) + 1,
         queued=len(waiting),
         running=len(group.running),
-        limit=config.limit,
-        paused=config.paused,
-        queue_timeout_s=config.queue_timeout_s,
         oldest_running_s=group.oldest_running_s(now),
     )
 
 
-class Waiting:
+class Waiter:
     """One registered waiter: its ticket, its latest view, and the condition it sleeps on."""
 
     __slots__ = ("ticket_id", "group_id", "view", "changed")
@@ -91,7 +82,7 @@ class Waiting:
         self.changed = threading.Condition(lock)
 
 
-ReadGroups = Callable[[list[int]], tuple[dict[int, StoredGroup], datetime]]
+ReadGroups = Callable[[list[int]], tuple[dict[int, GroupState], datetime]]
 """Reads the given groups with their tickets, and the time to judge leases by."""
 
 
@@ -99,34 +90,34 @@ class Waiters:
     """The registry of this limiter's waiting tickets and the watcher thread that serves it."""
 
     def __init__(
-        self, holder: str, wakeups: Wakeups, read: ReadGroups, admit: Callable[[int], object]
+        self, holder: str, signals: Signals, read: ReadGroups, admit: Callable[[int], object]
     ) -> None:
         self._holder = holder
-        self._wakeups = wakeups
+        self._signals = signals
         self._read = read
         self._admit = admit
         self._lock = threading.Lock()
-        self._waiting: dict[int, Waiting] = {}
+        self._waiting: dict[int, Waiter] = {}
         self._stopped = threading.Event()
         self._thread = threading.Thread(
             target=self._watch, name="taskgate-limiter-watcher", daemon=True
         )
         self._thread.start()
 
-    def join(self, ticket_id: int, group_id: int, view: WaitView) -> Waiting:
-        waiting = Waiting(ticket_id, group_id, view, self._lock)
+    def join(self, ticket_id: int, group_id: int, view: WaitView) -> Waiter:
+        waiting = Waiter(ticket_id, group_id, view, self._lock)
         with self._lock:
             self._waiting[ticket_id] = waiting
         return waiting
 
-    def leave(self, waiting: Waiting) -> None:
+    def leave(self, waiting: Waiter) -> None:
         with self._lock:
             self._waiting.pop(waiting.ticket_id, None)
 
-    def wait(self, waiting: Waiting, timeout: float) -> None:
+    def wait(self, waiting: Waiter, timeout: float) -> None:
         """Sleep until the waiter's standing changes or ``timeout`` passes."""
         with self._lock:
-            if waiting.view.standing is Standing.WAITING:
+            if waiting.view.turn is Turn.QUEUED:
                 waiting.changed.wait(timeout)
 
     def granted(self, grants: Iterable[tuple[str, int]]) -> None:
@@ -135,20 +126,20 @@ class Waiters:
             for holder, ticket_id in grants:
                 waiting = self._waiting.get(ticket_id) if holder == self._holder else None
                 if waiting is not None:
-                    self._settle(waiting, WaitView(Standing.GRANTED, waiting.view.group))
+                    self._settle(waiting, WaitView(Turn.GRANTED, waiting.view.group))
 
     def close(self) -> None:
         self._stopped.set()
-        self._wakeups.kick()
+        self._signals.kick()
         self._thread.join(5)
-        self._wakeups.close()
+        self._signals.close()
 
     def _watch(self) -> None:
-        fallback_s = self._wakeups.fallback_s
+        fallback_s = self._signals.fallback_s
         last_read = 0.0
         while not self._stopped.is_set():
             try:
-                signal = self._wakeups.wait(fallback_s)
+                signal = self._signals.wait(fallback_s)
                 if self._stopped.is_set():
                     return
                 if signal is not None:
@@ -180,10 +171,10 @@ class Waiters:
                 self._settle(waiting, view_of(group, waiting.ticket_id, now, waiting.view.group))
 
     @staticmethod
-    def _settle(waiting: Waiting, view: WaitView) -> None:
+    def _settle(waiting: Waiter, view: WaitView) -> None:
         """Store a new view (caller holds the lock); wake the waiter if it stopped waiting."""
-        if waiting.view.standing is not Standing.WAITING:
+        if waiting.view.turn is not Turn.QUEUED:
             return
         waiting.view = view
-        if view.standing is not Standing.WAITING:
+        if view.turn is not Turn.QUEUED:
             waiting.changed.notify()

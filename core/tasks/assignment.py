@@ -16,10 +16,10 @@ from collections.abc import Iterable
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.auth import Actor, require_admin
-from core.group_sync import CREATED_ON_FIRST_USE
+from core.limiter import CREATED_ON_FIRST_USE
 from core.tasks import registry
 from core.tasks.task import TaskSpec
 from db.engine import session_scope
@@ -88,7 +88,7 @@ def group_of(engine: Engine, task_key: str) -> str:
     with Session(engine) as session:
         name = session.exec(
             select(ConcurrencyGroup.name)
-            .join(TaskGroup, TaskGroup.group_id == ConcurrencyGroup.id)
+            .join(TaskGroup, col(TaskGroup.group_id) == col(ConcurrencyGroup.id))
             .where(TaskGroup.task_key == task_key)
         ).first()
     return name if name is not None else registry.get(task_key).group
@@ -99,7 +99,7 @@ def assignments(engine: Engine) -> dict[str, str]:
     with Session(engine) as session:
         rows = session.exec(
             select(TaskGroup.task_key, ConcurrencyGroup.name).join(
-                ConcurrencyGroup, TaskGroup.group_id == ConcurrencyGroup.id
+                ConcurrencyGroup, col(TaskGroup.group_id) == col(ConcurrencyGroup.id)
             )
         ).all()
     return dict(rows)

@@ -17,9 +17,9 @@ import dataclasses
 import io
 import math
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -186,7 +186,7 @@ class FieldSpec:
         Numbers may arrive as numbers or as text (form inputs, query strings); booleans,
         NaN, infinities and anything outside the bounds are refused.
         """
-        parsers = {
+        parsers: dict[str, Callable[[object], FieldValue]] = {
             "choice": self._parse_choice,
             "bool": self._parse_bool,
             "text": self._parse_text,
@@ -293,11 +293,12 @@ class FieldSpec:
         return self.min <= number <= self.max
 
 
-def parse_fields(fields: Sequence[FieldSpec], raw: Mapping[str, object]) -> dict[str, FieldValue]:
+def parse_fields(fields: Sequence[FieldSpec], raw: Mapping[str, object]) -> dict[str, Any]:
     """Validate ``raw`` against ``fields``; missing inputs take their defaults.
 
     Unknown names are refused rather than ignored, so a misspelt input cannot silently
-    run the task with a default the user did not ask for.
+    run the task with a default the user did not ask for. Each value is of its own
+    field's kind (typed ``Any`` so that a task's params dataclass can take them as they are).
     """
     names = {field.name for field in fields}
     unknown = sorted(str(name) for name in raw if name not in names)

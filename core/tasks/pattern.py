@@ -95,7 +95,7 @@ def render_pattern(params: Mapping, progress: Progress, device: torch.device) ->
             picture[top:bottom] = _band(coordinates, top, bottom, layers, palette, params)
             progress(bottom / size, f"Band {band}: rows {top + 1}-{bottom} of {size}")
     finally:
-        layers = palette = coordinates = None
+        del layers, palette, coordinates
         release_cached_memory(device)
     return picture
 

@@ -14,6 +14,7 @@ keeps one way of starting a run, with one place that checks settings.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
@@ -44,6 +45,14 @@ STATUS_LABELS = {
     "rejected": "🚦 refused",
     "lost": "❔ lost (its worker stopped)",
 }
+
+
+@overload
+def _aware(moment: datetime) -> datetime: ...
+
+
+@overload
+def _aware(moment: datetime | None) -> datetime | None: ...
 
 
 def _aware(moment: datetime | None) -> datetime | None:

@@ -19,6 +19,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
+_YieldCheck = Callable[[], Callable[[], None] | None]
+get_run_yield_check: _YieldCheck | None
 try:
     from streamlit.runtime.scriptrunner_utils.script_run_context import get_run_yield_check
 except ImportError:  # a Streamlit release that moved or dropped the internal hook

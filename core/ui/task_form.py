@@ -43,6 +43,7 @@ def _decimals(number: float) -> int:
 def _number_format(field: FieldSpec) -> str:
     """Enough decimals to show the step, the minimum and the default, e.g. "%.4f" for 0.0001."""
     assert field.step is not None and field.min is not None
+    assert isinstance(field.default, int | float)
     shown = (field.step, field.min, float(field.default))
     return f"%.{max(2, *(_decimals(number) for number in shown))}f"
 

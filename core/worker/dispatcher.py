@@ -29,13 +29,11 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Collection
-from contextlib import AbstractContextManager
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Protocol
 
-from core.limiter import LimiterError, RunInfo, WaitInfo
+from core.limiter import LimiterBackend, LimiterError, WaitInfo
 from core.limiter.events import waiting_outcome
 from core.shared_limiter.database import LimiterDatabase
 from core.shared_limiter.heartbeat import Heartbeat
@@ -71,19 +69,6 @@ def fence_at(renewal_began: float, ttl_s: float) -> float:
     return renewal_began + ttl_s - min(FENCE_MARGIN_S, ttl_s / 3)
 
 
-class Slots(Protocol):
-    def slot(
-        self,
-        group: str,
-        *,
-        owner: str,
-        task: str,
-        params: dict[str, Any] | None,
-        on_wait: Callable[[WaitInfo], object] | None,
-        run_id: str | None,
-    ) -> AbstractContextManager[RunInfo]: ...
-
-
 class _Stop(BaseException):
     """Raised from ``on_wait`` to leave the limiter's queue (like Streamlit's own stop)."""
 
@@ -117,7 +102,7 @@ class Dispatcher:
     def __init__(
         self,
         db: LimiterDatabase,
-        limiter: Slots,
+        limiter: LimiterBackend,
         pool: ChildPool,
         *,
         device: str,
@@ -408,11 +393,11 @@ class Dispatcher:
             log.warning("could not record the progress of run %s", entry.run.id, exc_info=True)
 
     def _record(self, entry: _Active, ending: tuple | None, child: Child) -> None:
-        kind = None if ending is None else ending[0]
+        kind, *details = ending or (None,)
         if kind == "succeeded":
-            self._finish(entry, "succeeded", None, result=ending[1])
+            self._finish(entry, "succeeded", None, result=details[0])
         elif kind == "failed":
-            self._finish(entry, "failed", ending[1])
+            self._finish(entry, "failed", details[0])
         elif kind == "fenced" or entry.reason == "fenced":
             self._finish(entry, "lost", FENCED)
         elif entry.reason == "shutdown":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import Connection, func, select
 
@@ -18,6 +18,14 @@ from core.worker.store import RUNS, WORKERS
 
 STOPPED_SHOWN_S = 600.0
 """A worker that stopped answering stays listed this long (as "not answering"), then drops off."""
+
+
+@overload
+def _aware(moment: datetime) -> datetime: ...
+
+
+@overload
+def _aware(moment: datetime | None) -> datetime | None: ...
 
 
 def _aware(moment: datetime | None) -> datetime | None:

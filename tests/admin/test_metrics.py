@@ -15,9 +15,9 @@ from core.metrics import (
     OccupancySampler,
     RunCounts,
     prune_history,
-    recent_runs,
     run_counts,
     run_stats,
+    runs_since,
 )
 from core.metrics.timeseries import SAMPLES, bucketed
 from db.models import OccupancyMinute, OccupancySample, TaskRun
@@ -118,15 +118,15 @@ def test_run_stats_give_counts_throughput_and_nearest_rank_percentiles(db_engine
     }
 
 
-def test_recent_runs_filter_by_group_and_status_newest_first(db_engine):
+def test_runs_since_filter_by_group_and_status_newest_first(db_engine):
     write_run(db_engine, "r1", "A", T0 - timedelta(minutes=3), 1.0, 2.0)
     write_run(db_engine, "r2", "B", T0 - timedelta(minutes=2), 0.5, 1.0, status="failed")
     write_run(db_engine, "r3", "A", T0 - timedelta(minutes=1), 4.0, None, status="timed_out")
     since = T0 - timedelta(hours=1)
-    assert [r.id for r in recent_runs(db_engine, since)] == ["r3", "r2", "r1"]
-    assert [r.id for r in recent_runs(db_engine, since, groups=["A"])] == ["r3", "r1"]
-    assert [r.id for r in recent_runs(db_engine, since, statuses=["failed"])] == ["r2"]
-    r1 = recent_runs(db_engine, since, groups=["A"], statuses=["succeeded"])[0]
+    assert [r.id for r in runs_since(db_engine, since)] == ["r3", "r2", "r1"]
+    assert [r.id for r in runs_since(db_engine, since, groups=["A"])] == ["r3", "r1"]
+    assert [r.id for r in runs_since(db_engine, since, statuses=["failed"])] == ["r2"]
+    r1 = runs_since(db_engine, since, groups=["A"], statuses=["succeeded"])[0]
     assert (r1.wait_s, r1.run_s) == pytest.approx((1.0, 2.0))
-    r3 = recent_runs(db_engine, since, statuses=["timed_out"])[0]
+    r3 = runs_since(db_engine, since, statuses=["timed_out"])[0]
     assert (r3.wait_s, r3.run_s) == (pytest.approx(4.0), None)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from core.limiter import Limiter, RunEvents
+from core.limiter import Limiter, LimiterBackend, RunEvents
 from tests.limiter.harness import MakeLimiter
 from tests.shared_limiter.support import shared_limiters
 
@@ -40,7 +40,7 @@ def make_limiter(request: pytest.FixtureRequest) -> Iterator[MakeLimiter]:
 
 
 @pytest.fixture
-def limiter(make_limiter: MakeLimiter) -> Limiter:
+def limiter(make_limiter: MakeLimiter) -> LimiterBackend:
     return make_limiter()
 
 

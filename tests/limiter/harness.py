@@ -11,14 +11,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from core.limiter import GroupConfig, Limiter, RunInfo, RunStatus, WaitInfo
+from core.limiter import GroupConfig, LimiterBackend, RunInfo, RunStatus, WaitInfo
 
 WAIT_S = 5.0
 
 HANG_S = 5.0
 """A gap this long means something stopped; tests bound waits with it, never measure speed."""
 
-MakeLimiter = Callable[..., Limiter]
+MakeLimiter = Callable[..., LimiterBackend]
 """``make_limiter(default_limit=1, events=None)``: builds the backend under test."""
 
 
@@ -31,12 +31,12 @@ def wait_until(predicate: Callable[[], bool], what: str, timeout: float = WAIT_S
         time.sleep(0.002)
 
 
-def queued(limiter: Limiter, group: str) -> int:
+def queued(limiter: LimiterBackend, group: str) -> int:
     snap = limiter.snapshot().get(group)
     return snap.queued if snap else 0
 
 
-def running(limiter: Limiter, group: str) -> int:
+def running(limiter: LimiterBackend, group: str) -> int:
     snap = limiter.snapshot().get(group)
     return snap.running if snap else 0
 
@@ -46,7 +46,7 @@ class Request:
 
     def __init__(
         self,
-        limiter: Limiter,
+        limiter: LimiterBackend,
         group: str,
         *,
         owner: str = "owner",
@@ -104,7 +104,7 @@ class Request:
             self.done.set()
 
 
-def enqueue(limiter: Limiter, group: str, count: int, **kwargs: Any) -> list[Request]:
+def enqueue(limiter: LimiterBackend, group: str, count: int, **kwargs: Any) -> list[Request]:
     """Start ``count`` requests one at a time, each after the previous one has queued."""
     already = queued(limiter, group)
     requests = []

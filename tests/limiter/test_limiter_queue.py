@@ -14,8 +14,10 @@ from core.limiter import (
     OwnerLimitReached,
     QueueFull,
     QueueTimeout,
+    RunInfo,
+    WaitInfo,
 )
-from tests.limiter.harness import Request, enqueue, queued, running
+from tests.limiter.harness import MakeLimiter, Recorder, Request, enqueue, queued, running
 
 
 def _hold(limiter, group, count=1, **kwargs):
@@ -161,6 +163,33 @@ def test_queue_timeout_withdraws_the_request(limiter):
     assert (running(limiter, "A"), queued(limiter, "A")) == (1, 0)
     holder.finish()
     assert holder.error is None and running(limiter, "A") == 0
+
+
+class _SlowToHearOfQueuing(Recorder):
+    """A sink that takes ``delay_s`` to hear that a run queued (a slow sink, not a sync point)."""
+
+    def __init__(self, delay_s: float) -> None:
+        super().__init__()
+        self.delay_s = delay_s
+
+    def run_queued(self, run: RunInfo) -> None:
+        super().run_queued(run)
+        threading.Event().wait(self.delay_s)
+
+
+def test_the_queue_timeout_counts_from_the_request(make_limiter: MakeLimiter):
+    # The backends once disagreed: the shared one started the clock only once the
+    # request had been queued and reported. Counting from the request, a waiter whose
+    # sink took longer than the timeout is withdrawn before its first report.
+    timeout_s = 0.2
+    limiter = make_limiter(events=_SlowToHearOfQueuing(2 * timeout_s))
+    limiter.configure(GroupConfig(name="A", limit=1, queue_timeout_s=timeout_s))
+    (holder,) = _hold(limiter, "A")
+    reports: list[WaitInfo] = []
+    waiter = Request(limiter, "A", on_wait=reports.append).start()
+    assert isinstance(waiter.outcome(), QueueTimeout)
+    assert reports == []
+    holder.finish()
 
 
 def test_timed_out_waiters_leave_the_slot_to_the_next_request(limiter):

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from core.limiter import GroupConfig, GroupSnapshot, RunInfo
+from core.limiter import CREATED_ON_FIRST_USE, GroupConfig, GroupSnapshot, RunInfo
 from tests.limiter.harness import MakeLimiter, Recorder, Request, enqueue, wait_until
 
 
@@ -39,6 +39,18 @@ def test_unknown_group_is_created_with_the_default_limit(make_limiter: MakeLimit
     created = [c[1] for c in events.calls if c[0] == "group_created"]
     assert [c.name for c in created] == ["fresh"]
     assert created[0].limit == 3
+
+
+def test_a_group_created_on_first_use_says_so_in_its_description(make_limiter: MakeLimiter):
+    # The backends once disagreed: "" in this process, a sentence in the database.
+    events = Recorder()
+    limiter = make_limiter(events=events)
+    with limiter.slot("fresh", owner="s1"):
+        pass
+    assert [g.description for g in limiter.groups()] == [CREATED_ON_FIRST_USE]
+    assert limiter.snapshot()["fresh"].description == CREATED_ON_FIRST_USE
+    created = [c[1] for c in events.calls if c[0] == "group_created"]
+    assert [c.description for c in created] == [CREATED_ON_FIRST_USE]
 
 
 def test_names_are_case_insensitive_but_shown_as_configured(limiter):

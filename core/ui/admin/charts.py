@@ -42,7 +42,9 @@ def _naive_utc(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(tzinfo=None)
 
 
-def _changes(points: list[OccupancyPoint], value: Callable[[OccupancyPoint], int]):
+def _changes(
+    points: list[OccupancyPoint], value: Callable[[OccupancyPoint], int]
+) -> tuple[list[datetime], list[int]]:
     """The (time, value) pairs where a step line changes, plus its last point."""
     xs: list[datetime] = []
     ys: list[int] = []

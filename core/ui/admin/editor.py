@@ -150,8 +150,8 @@ def _show_edit(service: GroupService, actor: Actor, records: list[GroupRecord]) 
         saved = st.form_submit_button("Save changes", type="primary")
     if saved:
         _save(service, actor, base, values, slots)
-    if stale := st.session_state.get(_STALE):
-        st.error(plain(stale))
+    if stale_sentence := st.session_state.get(_STALE):
+        st.error(plain(stale_sentence))
         if st.button("Reload the group", key="admin:reload", type="primary"):
             _reload(service, base)
     _show_delete(service, actor, base, [record.name for record in records])

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from core.ui.wording import duration
+
 
 def seconds(value: float | None) -> str:
-    """E.g. "0.4 s", "12 s", "3 min 5 s", "2 h 10 min"; an en dash when there is none."""
-    if value is None:
-        return "–"
-    if value < 10:
-        return f"{value:.1f} s"
-    whole = round(value)
-    if whole < 60:
-        return f"{whole} s"
-    minutes, secs = divmod(whole, 60)
-    if minutes < 60:
-        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    """A duration as the whole app writes it (``wording.duration``); an en dash when none."""
+    return "–" if value is None else duration(value)
 
 
 def utc_time(at: datetime) -> str:

@@ -9,23 +9,15 @@ clamping the value.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import MISSING
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from core.groups import GroupRecord
-from core.settings import MAX_LIMIT
+from core.limiter.config import SETTINGS, Setting
 
-FIELDS = (
-    "name",
-    "limit",
-    "per_owner_limit",
-    "max_queue",
-    "queue_timeout_s",
-    "max_run_s",
-    "paused",
-    "description",
-)
+FIELDS = ("name", *(setting.name for setting in SETTINGS))
 
 
 def _text(value: float | int | None) -> str:
@@ -41,7 +33,12 @@ def field_keys(prefix: str) -> list[str]:
 def group_fields(
     prefix: str, initial: GroupRecord | None
 ) -> tuple[dict[str, object], dict[str, DeltaGenerator]]:
-    """Draw the fields (inside a form); return their raw values and their error slots."""
+    """Draw the fields (inside a form); return their raw values and their error slots.
+
+    One input per declared setting (core/limiter/config.py), with its label
+    and help: numbers in text boxes two to a row (so a sentence under one
+    pushes both down), then the yes/no settings, then the texts.
+    """
     settings = initial.settings if initial is not None else None
     values: dict[str, object] = {}
     slots: dict[str, DeltaGenerator] = {}
@@ -52,55 +49,32 @@ def group_fields(
         )
         slots[field] = st.empty()
 
+    def start(setting: Setting) -> object:
+        if settings is not None:
+            return getattr(settings, setting.name)
+        if setting.default is not MISSING:
+            return setting.default
+        return setting.wording.minimum
+
     text("name", "Name", initial.name if initial else "", "Letters, digits, spaces and - _ .")
-    # Field pairs share a row, so a sentence under one field pushes both fields below it down.
-    with (row := st.columns(2))[0]:
-        text(
-            "limit",
-            "Limit (runs at once)",
-            _text(settings.limit) if settings else "1",
-            f"A whole number from 1 to {MAX_LIMIT}.",
-        )
-    with row[1]:
-        text(
-            "per_owner_limit",
-            "Limit per person (queued or running)",
-            _text(settings.per_owner_limit) if settings else "",
-            "Empty: no cap per person.",
-            placeholder="no cap",
-        )
-    with (row := st.columns(2))[0]:
-        text(
-            "max_queue",
-            "Queue cap (requests waiting)",
-            _text(settings.max_queue) if settings else "",
-            "Empty: no cap. 0: never queue, refuse when busy.",
-            placeholder="no cap",
-        )
-    with row[1]:
-        text(
-            "queue_timeout_s",
-            "Queue timeout (seconds)",
-            _text(settings.queue_timeout_s) if settings else "",
-            "Empty: wait without a limit.",
-            placeholder="wait without a limit",
-        )
-    with (row := st.columns(2))[0]:
-        text(
-            "max_run_s",
-            "Run-time cap (seconds)",
-            _text(settings.max_run_s) if settings else "",
-            "Empty: no cap. A run still going after this long is stopped as Cancel stops it "
-            "and recorded timed out.",
-            placeholder="no cap",
-        )
-    values["paused"] = st.checkbox(
-        "Paused (admit nothing new; running runs finish)",
-        value=settings.paused if settings else False,
-        key=f"{prefix}:paused",
-    )
-    slots["paused"] = st.empty()
-    text("description", "Description", settings.description if settings else "", "Optional.")
+    numbers = [setting for setting in SETTINGS if setting.kind in ("int", "float")]
+    for index in range(0, len(numbers), 2):
+        for column, setting in zip(st.columns(2), numbers[index : index + 2], strict=False):
+            with column:
+                value = start(setting)
+                wording = setting.wording
+                shown = _text(value) if isinstance(value, int | float) else ""
+                text(setting.name, wording.label, shown, wording.help, wording.placeholder)
+    for setting in SETTINGS:
+        if setting.kind == "bool":
+            values[setting.name] = st.checkbox(
+                setting.wording.label, value=bool(start(setting)), key=f"{prefix}:{setting.name}"
+            )
+            slots[setting.name] = st.empty()
+    for setting in SETTINGS:
+        if setting.kind == "str":
+            wording = setting.wording
+            text(setting.name, wording.label, str(start(setting) or ""), wording.help)
     return values, slots
 
 

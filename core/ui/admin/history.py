@@ -17,8 +17,8 @@ from core.metrics import (
     GroupRunStats,
     TimeWindow,
     occupancy_series,
-    recent_runs,
     run_stats,
+    runs_since,
 )
 from core.ui.admin.charts import occupancy_figure, queue_figure
 from core.ui.admin.format import seconds, utc_time
@@ -90,7 +90,7 @@ def show_history(app: App, group_names: list[str]) -> None:
     statuses = right.multiselect(
         "Statuses", list(RUN_STATUSES), placeholder="All statuses", key="admin:runs-statuses"
     )
-    runs = recent_runs(app.engine, since, groups=groups, statuses=statuses, limit=RECENT_RUNS_SHOWN)
+    runs = runs_since(app.engine, since, groups=groups, statuses=statuses, limit=RECENT_RUNS_SHOWN)
     if not runs:
         st.caption("No runs match.")
         return

@@ -12,6 +12,7 @@ and audits; what it refuses is shown as its sentence.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import streamlit as st
 
@@ -42,7 +43,7 @@ def task_title(key: str) -> str:
 
 
 def _device_figures(worker: WorkerRow) -> str:
-    if worker.gpu_memory_total is None:
+    if worker.gpu_memory_total is None or worker.gpu_memory_used is None:
         return "not reported by this device" if worker.device.startswith("cuda") else (
             "none (the CPU reports no device memory)"
         )  # fmt: skip
@@ -136,13 +137,13 @@ def show_runs(app: App, actor: Actor) -> None:
                 continue
             if run.status == "running":
                 if buttons.button("Cancel", key=f"admin:cancel:{run.id}"):
-                    _act(lambda r=run: admin.cancel(actor, r.id), "The run is being cancelled.")
+                    _act(partial(admin.cancel, actor, run.id), "The run is being cancelled.")
                 continue
             left, right = buttons.columns(2)
             if run.position != 1 and left.button("To head", key=f"admin:head:{run.id}"):
-                _act(lambda r=run: admin.move_to_head(actor, r.id), "Moved to the head.")
+                _act(partial(admin.move_to_head, actor, run.id), "Moved to the head.")
             if right.button("Remove", key=f"admin:remove:{run.id}"):
-                _act(lambda r=run: admin.remove(actor, r.id), "Removed from the queue.")
+                _act(partial(admin.remove, actor, run.id), "Removed from the queue.")
         if not waiting:
             continue
         pending = st.session_state.get(_CONFIRM)
@@ -154,7 +155,7 @@ def show_runs(app: App, actor: Actor) -> None:
             if yes.button(f"Yes, remove {pending[1]}", key=f"admin:clear-yes:{group}"):
                 del st.session_state[_CONFIRM]
                 _act(
-                    lambda g=group, n=pending[1]: admin.clear_queue(actor, g, n),
+                    partial(admin.clear_queue, actor, group, pending[1]),
                     f"Removed {pending[1]} waiting run(s).",
                 )
             if no.button("Keep them", key=f"admin:clear-no:{group}"):

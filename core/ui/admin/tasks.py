@@ -45,7 +45,7 @@ def show_task_assignments(app: App, actor: Actor, groups: list[str]) -> None:
                 key=f"admin:task-move:{task.key}",
                 disabled=chosen is None or chosen == current,
                 width="stretch",
-            ):
+            ) and chosen is not None:
                 _move(app, actor, task.key, task.title, chosen)
 
 

@@ -1,8 +1,9 @@
 """A group as the database holds it: its settings and its tickets, read in one statement.
 
 Every decision (admit, queue, refuse) and every view (a waiter's place, the
-fleet snapshot) is computed in Python from these values, so the SQL stays a
-handful of plain reads and writes and the rules live in one place.
+fleet snapshot) is computed in Python from these values by the rules both
+backends share (core/limiter/policy.py), so the SQL stays a handful of
+plain reads and writes.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from core.limiter import GroupConfig, RunInfo
+from core.limiter import GroupConfig, RunInfo, policy
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class Ticket:
 
 
 @dataclass(frozen=True)
-class StoredGroup:
+class GroupState:
     """A ``concurrency_group`` row and its tickets in ticket (= queue) order."""
 
     id: int
@@ -72,7 +73,7 @@ class StoredGroup:
         return [ticket for ticket in self.tickets if not ticket.running]
 
     def has_room(self) -> bool:
-        return not self.config.paused and len(self.running) < self.config.limit
+        return policy.has_room(self.config, len(self.running))
 
     def needs_admission(self, now: datetime) -> bool:
         """True when admission would change something: a dead lease, or room with a queue.
@@ -86,8 +87,8 @@ class StoredGroup:
         return bool(self.waiting) and self.has_room()
 
     def oldest_running_s(self, now: datetime) -> float:
-        started = [t.granted_at for t in self.tickets if t.running and t.granted_at is not None]
-        return max(0.0, (now - min(started)).total_seconds()) if started else 0.0
+        started = (t.granted_at.timestamp() if t.granted_at else None for t in self.running)
+        return policy.oldest_running_s(started, now.timestamp())
 
     def owner_count(self, owner: str) -> int:
         return sum(1 for ticket in self.tickets if ticket.owner == owner)
