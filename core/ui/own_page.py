@@ -119,7 +119,10 @@ def run_task(
         key=f"taskgate.own_page.run.{spec.key}",
         type="primary",
         disabled=not may_run or (view is not None and view.active),
-        help=f"Runs {spec.title} in group {spec.group}; it keeps going if you leave this page.",
+    )
+    st.caption(
+        f"Runs *{plain(spec.title)}* in group **{plain(spec.group)}** on a Taskgate worker; "
+        "it keeps going if you leave or reload this page."
     )
     if pressed:
         view = _submit(app, spec, params or {}, owner) or view
@@ -184,6 +187,8 @@ class _LiveSlot:
             "Cancel",
             key=f"taskgate.own_page.cancel.{label}",
             help="Gives up the wait, or stops the work at its next progress step.",
+            # The click reruns the page, which stops this block; the toast says so after.
+            on_click=lambda: st.toast(f"Cancelled: {plain(label)}.", icon=":material/stop_circle:"),
         )
         self._sentence = ""
         self._shown: tuple = ()
@@ -205,7 +210,7 @@ class _LiveSlot:
         self._bar.progress(0.0, text="Starting…")
 
     def progress(self, fraction: float, message: str = "") -> None:
-        """The block's ``progress``: draws the bar (at most every ``DRAW_EVERY_S``), stops."""
+        """The block's ``progress``: draw the bar, then stop here if a stop was asked for."""
         shown = (round(min(max(fraction, 0.0), 1.0), 2), message)
         now = time.monotonic()
         if shown != self._shown and now - self._drawn_at >= DRAW_EVERY_S:

@@ -116,7 +116,9 @@ def test_the_run_task_page_runs_the_task_holding_its_groups_slot(apptest_app, mo
     assert run.params["prompt"] == "a quiet harbour at dawn" and run.params["size"] == 128
     # The generic result view, then the page's own line under it.
     assert [metric.label for metric in at.metric] == ["Seed", "Pixels"]
-    assert at.caption[-1].value.startswith("Drawn by a Taskgate worker")
+    assert [success.value for success in at.success] == [
+        "Your poster is ready: Download PNG saves it."
+    ]
     # A later script run shows the same finished run, with Run ready again.
     at.run()
     assert [metric.label for metric in at.metric] == ["Seed", "Pixels"]
@@ -126,10 +128,11 @@ def test_the_run_task_page_runs_the_task_holding_its_groups_slot(apptest_app, mo
 def test_run_task_says_why_a_run_is_refused_and_queues_nothing(apptest_app):
     at = _page("poster.py")
     app = started_app()
-    set_group(app, group_of(app.engine, "pattern"), paused=True, max_queue=0)
+    group = group_of(app.engine, "pattern")
+    set_group(app, group, paused=True, max_queue=0)
     at = _click(at, "Draw the poster")
     assert not at.exception, at.exception
-    group = group_of(app.engine, "pattern")
+    assert f"in group **{group}** on a Taskgate worker" in page_text(at)
     assert [warning.value for warning in at.warning] == [
         plain(f"Group {group} is busy and does not queue requests; try again shortly.")
     ]
