@@ -224,7 +224,7 @@ def _stopped_by_apptest(at: AppTest) -> None:
     """AppTest requests a stop when the script outlives its timeout, then joins its thread
     without a limit: a wait or block that did not pass the stop check would hang here."""
     with pytest.raises(RuntimeError, match="timed out"):
-        at.run(timeout=5)
+        at.run(timeout=10)
 
 
 def test_leaving_while_waiting_gives_up_the_place_in_the_queue(apptest_app, monkeypatch):
@@ -260,7 +260,7 @@ def test_leaving_while_waiting_gives_up_the_place_in_the_queue(apptest_app, monk
     assert (row.status, row.error, row.started_at) == ("cancelled", own_page.STOPPED, None)
 
 
-def test_stopping_the_page_stops_the_block_and_releases_the_slot(apptest_app):
+def test_stopping_the_page_stops_the_block_and_releases_the_slot(apptest_app, monkeypatch):
     def page() -> None:
         from core.ui.own_page import hold_slot
 
@@ -268,9 +268,14 @@ def test_stopping_the_page_stops_the_block_and_releases_the_slot(apptest_app):
             while True:  # only a stop ends it, at a progress call
                 progress(0.5, "spinning")
 
+    app = started_app()  # started before the timed run, which must reach the block
+    inside = threading.Event()
+    monkeypatch.setattr(
+        own_page._LiveSlot, "progress", _gate_once(own_page._LiveSlot.progress, inside.set)
+    )
     at = AppTest.from_function(page, default_timeout=60)
     _stopped_by_apptest(at)
-    app = started_app()
+    assert inside.is_set()
     assert app.limiter.snapshot()["A"].running == 0
     (row,) = _rows(app)
     assert (row.task, row.status, row.error) == ("Spin", "cancelled", own_page.STOPPED)
