@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import sys
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
@@ -262,10 +263,11 @@ def _known_group(app: App, name: str) -> GroupConfig:
 class HeldSlot(AbstractContextManager):
     """One slot of a group held around a block of page code; see ``hold_slot``."""
 
-    def __init__(self, group: str, label: str, *, stop_if_refused: bool = True) -> None:
+    def __init__(self, group: str, label: str, *, stop_page: bool = True) -> None:
         self._group = group
         self._label = label
-        self._stop_if_refused = stop_if_refused
+        # On a refusal or a cancel from My runs: end the page's run, else raise to the caller.
+        self._stop_page = stop_page
 
     def __enter__(self) -> Progress:
         self._app = app = get_app()
@@ -291,13 +293,17 @@ class HeldSlot(AbstractContextManager):
             if isinstance(exc, LimiterError):
                 self._refuse(exc)
             raise
-        app.recorder.run_started(self._granted)
-        self._live.started(self._granted)
+        try:
+            app.recorder.run_started(self._granted)
+            self._live.started(self._granted)  # drawing is a yield point: a stop may come here
+        except BaseException:
+            self.__exit__(*sys.exc_info())  # the slot is held: give it back on this path too
+            raise
         return self._live.progress
 
     def _refuse(self, refusal: LimiterError) -> None:
         self._live.refused(str(refusal))
-        if self._stop_if_refused:
+        if self._stop_page:
             st.stop()
         raise SlotRefused(str(refusal)) from refusal
 
@@ -321,7 +327,7 @@ class HeldSlot(AbstractContextManager):
             self._live.finished(run)
         elif isinstance(exc, RunCancelled):
             self._live.cancelled(str(exc))
-            if self._stop_if_refused:
+            if self._stop_page:
                 st.stop()
         return False
 
@@ -380,7 +386,7 @@ class hold_slot:  # noqa: N801 - used like a function, as contextlib's helpers a
         @functools.wraps(fn)
         def holding(*args: Params.args, **kwargs: Params.kwargs) -> Returned | None:
             try:
-                with HeldSlot(self._group, label, stop_if_refused=False) as progress:
+                with HeldSlot(self._group, label, stop_page=False) as progress:
                     if wants_progress:
                         kwargs["progress"] = progress
                     return fn(*args, **kwargs)
