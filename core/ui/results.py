@@ -41,12 +41,17 @@ def load_result(app: App, run_id: str) -> Any:
 
 def show_run_outcome(app: App, spec: TaskSpec | None, view: RunView) -> None:
     """A finished run: its result with times and settings, or the sentence that says why not."""
+    result = load_result(app, view.id) if view.status == "succeeded" else None
+    show_outcome(spec, view, result)
+
+
+def show_outcome(spec: TaskSpec | None, view: RunView, result: Any) -> None:
+    """``show_run_outcome`` with the result already loaded (None if there is none)."""
     if view.status == "succeeded":
         st.subheader("Result")
         st.caption(timings_line(view))
         if spec is not None:
             st.caption(plain(settings_line(spec.fields, view.params)))
-        result = load_result(app, view.id)
         if result is None or spec is None:
             st.info("This run left no result to show.", icon=":material/info:")
         else:

@@ -24,23 +24,33 @@ WAIT_S = 1.0
 """Longest a watching script thread blocks before its stop check: Streamlit stops it then."""
 
 
-def waiting_sentence(view: RunView) -> str:
+def queue_sentence(
+    group: str, position: int | None, queued: int | None, paused: bool, eta_s: float | None
+) -> str:
     """E.g. "Waiting for a slot in group A — position 2 of 3, about 20 s."."""
-    group = plain(view.group)
-    place = f"position {view.position} of {view.queued}"
-    if view.paused:
-        return f"Group {group} is paused, so no run starts for now; you keep your place ({place})."
-    sentence = f"Waiting for a slot in group {group} — {place}, {estimate(view.eta_s)}."
+    name = plain(group)
+    place = f"position {position} of {queued}"
+    if paused:
+        return f"Group {name} is paused, so no run starts for now; you keep your place ({place})."
+    return f"Waiting for a slot in group {name} — {place}, {estimate(eta_s)}."
+
+
+def waiting_sentence(view: RunView) -> str:
+    """A queued run's place and wait, with the latest admin action on it."""
+    sentence = queue_sentence(view.group, view.position, view.queued, view.paused, view.eta_s)
     return f"{sentence} {plain(view.admin_note)}" if view.admin_note else sentence
+
+
+def running_line(group: str, device: str, waited_s: float) -> str:
+    """E.g. "Running in group A on CPU · waited 2.1 s for a slot"."""
+    where = f" on {plain(device)}" if device else ""
+    waited = duration(max(waited_s, 0.0))
+    return f"Running in group {plain(group)}{where} · waited {waited} for a slot"
 
 
 def running_caption(view: RunView) -> str:
     waited = (view.started_at - view.enqueued_at).total_seconds() if view.started_at else 0.0
-    where = f" on {plain(view.device)}" if view.device else ""
-    return (
-        f"Running in group {plain(view.group)}{where} · waited {duration(max(waited, 0.0))} "
-        "for a slot"
-    )
+    return running_line(view.group, view.device, waited)
 
 
 class LiveRun:

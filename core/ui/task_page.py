@@ -13,6 +13,7 @@ reloading or opening a second tab changes nothing about the run.
 from __future__ import annotations
 
 import dataclasses
+from typing import NoReturn
 
 import streamlit as st
 import torch
@@ -21,6 +22,7 @@ from core.app import App
 from core.identity import NotAllowed
 from core.limiter import LimiterError
 from core.run_history import latest_run_id
+from core.run_watch import RunView
 from core.tasks.assignment import group_of
 from core.tasks.device import describe, pick_device
 from core.tasks.params import TaskParamError
@@ -112,22 +114,37 @@ def show_task_page(task_key: str) -> None:
         spec, disabled=not may_run, on_submit=lambda: _request_run(app, spec, device, owner)
     )
     _show_notice(spec)
-    run_id = latest_run_id(app.engine, owner, spec.key)
-    view = None if run_id is None else app.watcher.view(run_id)
-    toast_run_changes(app, owner, quiet_for=run_id)
+    view = latest_run(app, owner, spec.key)
     if view is None:
         return
     if view.active:
-
-        def cancel() -> None:
-            app.runs.cancel(view.id, actor=owner, owner=owner)
-
-        watch_until_finished(
-            app,
-            view,
-            cancel,
-            key=f"taskgate.cancel.{view.id}",
-            tick=lambda: toast_run_changes(app, owner, quiet_for=view.id),
-        )
-        st.rerun()  # redraw with the outcome below the form
+        watch_then_rerun(app, view, owner)
     show_run_outcome(app, spec, view)
+
+
+def latest_run(app: App, owner: str, task_key: str) -> RunView | None:
+    """``owner``'s newest run of the task, as the watcher sees it; toasts of their other runs."""
+    run_id = latest_run_id(app.engine, owner, task_key)
+    view = None if run_id is None else app.watcher.view(run_id)
+    toast_run_changes(app, owner, quiet_for=run_id)
+    return view
+
+
+def watch_then_rerun(app: App, view: RunView, owner: str) -> NoReturn:
+    """Draw an active run live (with Cancel) until it ends, then rerun the page to show how.
+
+    The rerun redraws the page with its Run button ready again and the outcome
+    below it; a stop or rerun of this script run meanwhile ends only the watching.
+    """
+
+    def cancel() -> None:
+        app.runs.cancel(view.id, actor=owner, owner=owner)
+
+    watch_until_finished(
+        app,
+        view,
+        cancel,
+        key=f"taskgate.cancel.{view.id}",
+        tick=lambda: toast_run_changes(app, owner, quiet_for=view.id),
+    )
+    st.rerun()
