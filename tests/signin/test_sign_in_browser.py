@@ -153,6 +153,23 @@ def _runs_of(database: str, who: str, issuer: str) -> list[TaskRun]:
         return list(session.exec(select(TaskRun).where(TaskRun.owner == owner)).all())
 
 
+def _click_together(pages, name: str) -> None:
+    """Click each page's ``name`` button at one shared instant, as one person might in two browsers.
+
+    Playwright drives pages one after another, so each page is handed the
+    same moment on the browser's clock (one machine, one clock) and clicks
+    then by itself: the requests leave together, not a Playwright round trip
+    apart. A page told after the moment passed clicks at once; which request
+    the server admits first is the race the cap must survive either way.
+    """
+    moment_ms = (time.time() + 2) * 1000
+    for page in pages:
+        button = page.get_by_role("button", name=name, exact=True)
+        button.evaluate(
+            "(button, at) => setTimeout(() => button.click(), at - Date.now())", moment_ms
+        )
+
+
 def test_alice_signs_in_and_the_admin_page_is_hers_without_a_password(
     signing_in_server, provider, new_page, database, tmp_path
 ):
@@ -203,25 +220,8 @@ def test_bob_is_not_listed_so_he_gets_no_admin_page(signing_in_server, provider,
     _signed_in_as(page, "bob")
 
 
-def _click_together(pages, name: str) -> None:
-    """Click each page's ``name`` button at one shared instant, like people pressing at once.
-
-    Playwright drives pages one after another, so each page is handed the
-    same moment on the browser's clock (one machine, one clock) and clicks
-    then by itself: the requests leave together, not a Playwright round trip
-    apart. A page told after the moment passed clicks at once; which request
-    the server admits first is the race the cap must survive either way.
-    """
-    moment_ms = (time.time() + 2) * 1000
-    for page in pages:
-        button = page.get_by_role("button", name=name, exact=True)
-        button.evaluate(
-            "(button, at) => setTimeout(() => button.click(), at - Date.now())", moment_ms
-        )
-
-
 def test_alices_runs_follow_her_and_her_cap_counts_her_across_browsers(
-    signing_in_server, provider, new_page, database, tmp_path
+    signing_in_server, provider, new_page, database
 ):
     first, second, bobs = (new_page() for _ in range(3))
     _sign_in(first, signing_in_server, provider, "alice")
@@ -239,6 +239,8 @@ def test_alices_runs_follow_her_and_her_cap_counts_her_across_browsers(
         page.get_by_role("button", name="Cancel").wait_for(timeout=UI_TIMEOUT_MS)
     refused = [page for page in (first, second) if page.get_by_text(CAP_SHOWN).count() == 1]
     assert len(refused) == 1, "exactly one of her two requests is refused by the cap"
+    (other,) = refused
+    assert other.get_by_text("Your runs are under My runs: cancel one there").count() == 1
     (alices_run,) = _runs_of(database, "alice", provider.issuer)  # the refusal wrote no row
     assert alices_run.task == "spin" and alices_run.status in ("queued", "running")
 
@@ -254,7 +256,6 @@ def test_alices_runs_follow_her_and_her_cap_counts_her_across_browsers(
 
     # My runs in the browser she was refused in lists the run the other one started;
     # she cancels it there.
-    (other,) = refused
     other.goto(f"{signing_in_server.url}/my_runs")  # not idle: it watches her active run
     other.get_by_text("Runs requested by Alice Example").wait_for(timeout=UI_TIMEOUT_MS)
     other.get_by_role("button", name=re.compile(r"^Cancel .* · Test task spin · ")).click()
