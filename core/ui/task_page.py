@@ -20,7 +20,7 @@ import torch
 
 from core.app import App
 from core.identity import NotAllowed
-from core.limiter import LimiterError
+from core.limiter import LimiterError, OwnerLimitReached
 from core.run_history import latest_run_id
 from core.run_watch import RunView
 from core.tasks.assignment import group_of
@@ -36,6 +36,8 @@ from core.ui.run_toasts import toast_run_changes
 from core.ui.run_widget import watch_until_finished
 from core.ui.task_form import apply_prefill, form_values, pin_values, show_task_form
 from core.ui.wording import plain
+
+CAPPED_HINT = "Your runs are under My runs: cancel one there, or press Run again once one ends."
 
 
 def _notice_key(spec: TaskSpec) -> str:
@@ -57,6 +59,9 @@ def _request_run(app: App, spec: TaskSpec, device: torch.device, owner: str) -> 
         app.runs.submit(spec.key, spec.settings(params), owner, spec.inputs(params))
     except TaskParamError as problem:
         st.session_state[notice] = ("invalid", str(problem))
+        return
+    except OwnerLimitReached as refusal:
+        st.session_state[notice] = ("capped", str(refusal))
         return
     except LimiterError as refusal:
         st.session_state[notice] = ("refused", str(refusal))
@@ -92,8 +97,10 @@ def _show_notice(spec: TaskSpec) -> None:
     if notice is None:
         return
     kind, sentence = notice
-    if kind == "refused":
+    if kind in ("refused", "capped"):
         st.warning(plain(sentence), icon=":material/block:")
+        if kind == "capped":  # the runs that count may be of other tasks, started elsewhere
+            st.caption(CAPPED_HINT)
     else:
         st.error(plain(sentence), icon=":material/error:")
 
