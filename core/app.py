@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 
 from core.auth import AdminAuth, admin_password_hash
 from core.group_sync import GroupSync
+from core.held_runs import HeldRuns
 from core.limiter import GroupConfig, Limiter, LimiterBackend, RunEvents, RunInfo
 from core.metrics import OccupancySampler, prune_history
 from core.run_watch import RunWatcher
@@ -71,6 +72,7 @@ class App:
     watcher: RunWatcher
     runs_db: LimiterDatabase
     run_admin: RunAdmin
+    held_runs: HeldRuns
     dispatcher: Dispatcher | None = None
     pool: ChildPool | None = None
 
@@ -188,6 +190,7 @@ def start_app(settings: Settings) -> App:
         runs.on_change(dispatcher.wake)
         run_admin.on_change(dispatcher.wake)
     watcher = RunWatcher(runs_db.reader, limiter.snapshot)
+    held_runs = HeldRuns(runs_db, settings.lease_ttl_s)
     retention = timedelta(days=settings.retention_days)
     scheduler = build_scheduler()
     add_interval_job(scheduler, "reload-groups", groups.poll, CONFIG_RELOAD_INTERVAL_S)
@@ -204,6 +207,7 @@ def start_app(settings: Settings) -> App:
     # one full collection every few seconds frees what closed sessions left in cycles (a
     # decoded result's arrays among them) without holding up any page run.
     add_interval_job(scheduler, "collect-garbage", gc.collect, GC_INTERVAL_S)
+    add_interval_job(scheduler, "renew-held-runs", held_runs.renew, settings.lease_ttl_s / 3)
     if dispatcher is None:  # a dispatcher sweeps with its heartbeat; without one, this job does
         add_interval_job(scheduler, "sweep-runs", sweep, settings.lease_ttl_s / 3)
     scheduler.start()
@@ -219,6 +223,7 @@ def start_app(settings: Settings) -> App:
         watcher,
         runs_db,
         run_admin,
+        held_runs,
         dispatcher,
         pool,
     )

@@ -21,7 +21,7 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -77,8 +77,11 @@ class RunRecorder:
     def run_queued(self, run: RunInfo) -> None:
         self._put(_RunEvent(run.id, {**self._identity(run), "status": "queued"}))
 
-    def run_started(self, run: RunInfo) -> None:
+    def run_started(self, run: RunInfo, lease_s: float | None = None) -> None:
+        """``lease_s``: a lease for a run no dispatcher holds (``core.held_runs``)."""
         fields = {**self._identity(run), "status": "running", "started_at": _ts(run.started_at)}
+        if lease_s is not None:
+            fields["lease_expires_at"] = utcnow() + timedelta(seconds=lease_s)
         self._put(_RunEvent(run.id, fields))
 
     def run_finished(self, run: RunInfo, status: str, error: str | None) -> None:

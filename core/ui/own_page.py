@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import streamlit as st
 
@@ -189,7 +189,8 @@ class _LiveSlot:
             key=f"taskgate.own_page.cancel.{label}",
             help="Gives up the wait, or stops the work at its next progress step.",
             # The click reruns the page, which stops this block; the toast says so after.
-            on_click=lambda: st.toast(f"Cancelled: {plain(label)}.", icon=":material/stop_circle:"),
+            on_click=_toast_cancelled,
+            args=(label,),
         )
         self._sentence = ""
         self._shown: tuple = ()
@@ -260,6 +261,10 @@ def _known_group(app: App, name: str) -> GroupConfig:
     raise UnknownGroup(name)
 
 
+def _toast_cancelled(label: str) -> None:
+    st.toast(f"Cancelled: {plain(label)}.", icon=":material/stop_circle:")
+
+
 class HeldSlot(AbstractContextManager):
     """One slot of a group held around a block of page code; see ``hold_slot``."""
 
@@ -285,7 +290,7 @@ class HeldSlot(AbstractContextManager):
                 on_wait=self._live.waiting,
                 run_id=self._request.id,
             )
-            self._granted = self._slot.__enter__()
+            granted = self._granted = self._slot.__enter__()
         except UnknownGroup as refusal:  # nothing was asked of the limiter: nothing to record
             self._refuse(refusal)
         except BaseException as exc:
@@ -294,14 +299,15 @@ class HeldSlot(AbstractContextManager):
                 self._refuse(exc)
             raise
         try:
-            app.recorder.run_started(self._granted)
-            self._live.started(self._granted)  # drawing is a yield point: a stop may come here
+            app.held_runs.hold(granted.id)
+            app.recorder.run_started(granted, lease_s=app.held_runs.ttl_s)
+            self._live.started(granted)  # drawing is a yield point: a stop may come here
         except BaseException:
             self.__exit__(*sys.exc_info())  # the slot is held: give it back on this path too
             raise
         return self._live.progress
 
-    def _refuse(self, refusal: LimiterError) -> None:
+    def _refuse(self, refusal: LimiterError) -> NoReturn:
         self._live.refused(str(refusal))
         if self._stop_page:
             st.stop()
@@ -312,12 +318,13 @@ class HeldSlot(AbstractContextManager):
         kind: type[BaseException] | None,
         exc: BaseException | None,
         traceback: TracebackType | None,
-    ) -> bool:
+    ) -> None:
         run = self._granted
         assert run is not None
         try:
             self._slot.__exit__(kind, exc, traceback)  # gives the slot back first, in plain Python
         finally:
+            self._app.held_runs.release(run.id)
             run.finished_at = time.time()
             if exc is None:
                 self._app.recorder.run_finished(run, "succeeded", None)
@@ -329,7 +336,6 @@ class HeldSlot(AbstractContextManager):
             self._live.cancelled(str(exc))
             if self._stop_page:
                 st.stop()
-        return False
 
     def _record_end(self, run: RunInfo, status: str, exc: BaseException) -> None:
         """The outcome in ``task_run``: enqueued for the recorder's thread, never drawn."""
@@ -374,10 +380,10 @@ class hold_slot:  # noqa: N801 - used like a function, as contextlib's helpers a
         kind: type[BaseException] | None,
         exc: BaseException | None,
         traceback: TracebackType | None,
-    ) -> bool:
+    ) -> None:
         assert self._held is not None
         held, self._held = self._held, None
-        return held.__exit__(kind, exc, traceback)
+        held.__exit__(kind, exc, traceback)
 
     def __call__(self, fn: Callable[Params, Returned]) -> Callable[Params, Returned | None]:
         label = self._label or fn.__name__

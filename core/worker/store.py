@@ -227,6 +227,19 @@ def renew(
     return set(rows.scalars())
 
 
+def renew_held(connection: Connection, run_ids: Sequence[str], until: datetime) -> None:
+    """Extend the leases of runs held by page code (``core.held_runs``) that still run.
+
+    Such a run has no ``worker_id``; a run that ended, or that a sweep already
+    recorded lost, keeps its status.
+    """
+    connection.execute(
+        update(RUNS)
+        .where(RUNS.c.id.in_(run_ids), RUNS.c.status == "running", RUNS.c.worker_id.is_(None))
+        .values(lease_expires_at=until)
+    )
+
+
 def sweep(connection: Connection, now: datetime) -> tuple[int, int]:
     """Any process's clean-up: (running runs recorded lost, queued runs given back).
 
