@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 
 from core.auth import AdminAuth, admin_password_hash
 from core.group_sync import GroupSync
+from core.group_view import GroupView
 from core.limiter import GroupConfig, Limiter, RunEvents, RunInfo, SharedLimiter
 from core.metrics import OccupancySampler, prune_history
 from core.run_watch import RunWatcher
@@ -70,6 +71,8 @@ class App:
     watcher: RunWatcher
     runs_db: LimiterDatabase
     run_admin: RunAdmin
+    occupancy: GroupView
+    """What pages show of groups: the limiter's slots, the durable queue (core/group_view.py)."""
     dispatcher: Dispatcher | None = None
     pool: ChildPool | None = None
 
@@ -185,10 +188,11 @@ def start_app(settings: Settings) -> App:
         runs.on_change(dispatcher.wake)
         run_admin.on_change(dispatcher.wake)
     watcher = RunWatcher(runs_db.reader, limiter.snapshot)
+    occupancy = GroupView(limiter, runs_db.reader)
     retention = timedelta(days=settings.retention_days)
     scheduler = build_scheduler()
     add_interval_job(scheduler, "reload-groups", groups.poll, CONFIG_RELOAD_INTERVAL_S)
-    sampler = OccupancySampler(engine, limiter, interval_s=settings.sample_interval_s)
+    sampler = OccupancySampler(engine, occupancy, interval_s=settings.sample_interval_s)
     add_interval_job(scheduler, "sample-occupancy", sampler.sample, settings.sample_interval_s)
     add_interval_job(
         scheduler,
@@ -216,6 +220,7 @@ def start_app(settings: Settings) -> App:
         watcher,
         runs_db,
         run_admin,
+        occupancy,
         dispatcher,
         pool,
     )

@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, delete, update
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +29,7 @@ from sqlmodel import Session, select
 
 from core.auth import Actor, require_admin
 from core.group_sync import GroupSync
+from core.group_view import Snapshots
 from core.groups.audit import AuditEntry, group_state, read_audit_log
 from core.groups.errors import (
     ConfirmationNeeded,
@@ -41,14 +41,10 @@ from core.groups.errors import (
     StaleGroup,
 )
 from core.groups.rules import GroupSettings, check_settings, clean_name, group_sort_key
-from core.limiter import Limiter
 from core.limiter.config import settings_of
 from core.tasks.assignment import move_tasks_off
 from db.engine import session_scope
 from db.models import AuditEvent, ConcurrencyGroup, group_name_key, utcnow
-
-if TYPE_CHECKING:
-    from core.limiter import SharedLimiter
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +100,7 @@ class GroupService:
     """The only way the app changes groups; each method checks ``actor`` itself."""
 
     def __init__(
-        self, engine: Engine, group_sync: GroupSync, limiter: Limiter | SharedLimiter
+        self, engine: Engine, group_sync: GroupSync, limiter: Snapshots
     ) -> None:
         self._engine = engine
         self._sync = group_sync

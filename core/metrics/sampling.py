@@ -23,12 +23,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.limiter import Limiter
+from core.group_view import Snapshots
 from core.metrics.sql import greatest, upsert
 from db.engine import session_scope
 from db.models import (
@@ -39,9 +38,6 @@ from db.models import (
     TaskRun,
     utcnow,
 )
-
-if TYPE_CHECKING:
-    from core.limiter import SharedLimiter
 
 PRUNE_BATCH = 20_000
 SAMPLER_LEASE = "occupancy_sampler_lease"
@@ -54,7 +50,7 @@ class OccupancySampler:
     def __init__(
         self,
         engine: Engine,
-        limiter: Limiter | SharedLimiter,
+        limiter: Snapshots,
         clock: Callable[[], datetime] = utcnow,
         interval_s: float = 1.0,
     ) -> None:
