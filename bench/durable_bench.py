@@ -16,6 +16,14 @@ dispatcher, the local limiter and warm worker processes, as ``make run`` has.
 - **watching**: the web process's CPU while N page threads wait on N queued
   runs through ``RunWatcher.wait`` (1 s timeout, as the pages do), beside the
   same N threads waiting in ``limiter.slot`` with an ``on_wait`` every 0.1 s.
+  Also the dispatcher's threads then (``threads``): a paused group's queue
+  should cost none.
+- **drain**: ``DRAIN`` tiny runs (matmul, n = 64, one repeat) queued behind a
+  paused group in a known order, then the group resumed: runs per second
+  between the first and the last finish, and FIFO inversions (pairs that
+  started in the other order than they were submitted, from ``task_run``).
+  Baseline: as many threads queued in ``limiter.slot`` in order, each doing
+  a 64 x 64 matmul in the slot.
 """
 
 from __future__ import annotations
@@ -33,7 +41,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.app import start_app  # noqa: E402
 from core.limiter import GroupConfig, Limiter  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from tests.worker.support import finished, set_group  # noqa: E402
+from tests.worker.support import finished, run_row, set_group  # noqa: E402
+
+DRAIN = 100
+TINY = {"n": 64, "repeats": 1, "dtype": "float32"}
 
 
 def _first(path: Path, what: str) -> float:
@@ -113,8 +124,11 @@ def _cpu_share(seconds: float) -> float:
     return (time.process_time() - before_cpu) / (time.monotonic() - before)
 
 
-def watching_cpu(app, count: int, seconds: float) -> tuple[float, float]:
-    """(durable watchers, in-thread waiters): this process's CPU share, N waiting each way."""
+def watching_cpu(app, count: int, seconds: float) -> tuple[float, int, float]:
+    """This process's CPU share with N waiting each way, and the dispatcher's run threads.
+
+    (durable watchers, the dispatcher's threads meanwhile, in-thread waiters)
+    """
     set_group(app, "A", paused=True)
     ids = [app.runs.submit("sleepy", {"steps": 1}, f"w{i}") for i in range(count)]
     stop = threading.Event()
@@ -130,6 +144,9 @@ def watching_cpu(app, count: int, seconds: float) -> tuple[float, float]:
         thread.start()
     time.sleep(2)
     durable = _cpu_share(seconds)
+    dispatcher_threads = sum(
+        1 for thread in threading.enumerate() if thread.name.startswith("taskgate-run-")
+    )
     stop.set()
     for thread in threads:
         thread.join()
@@ -159,11 +176,59 @@ def watching_cpu(app, count: int, seconds: float) -> tuple[float, float]:
     release.set()
     for thread in threads:
         thread.join()
-    return durable, in_thread
+    return durable, dispatcher_threads, in_thread
+
+
+def inversions(starts: list) -> int:
+    """Pairs (in submission order) that started in the other order."""
+    return sum(1 for i, a in enumerate(starts) for b in starts[i + 1 :] if b < a)
+
+
+def durable_drain(app, count: int) -> tuple[float, int]:
+    set_group(app, "A", paused=True)
+    ids = [app.runs.submit("matmul", TINY, f"d{i}") for i in range(count)]
+    set_group(app, "A", paused=False)
+    rows = [finished(app, run_id) for run_id in ids]
+    assert all(row.status == "succeeded" for row in rows), [row.error for row in rows]
+    rows = [run_row(app, run_id) for run_id in ids]
+    ends = sorted(row.finished_at for row in rows)
+    span = (ends[-1] - ends[0]).total_seconds()
+    return (count - 1) / span, inversions([row.started_at for row in rows])
+
+
+def in_thread_drain(count: int) -> tuple[float, int]:
+    import torch
+
+    limiter = Limiter()
+    limiter.configure(GroupConfig(name="D", limit=1, paused=True))
+    started, ended = [0.0] * count, [0.0] * count
+
+    def one(index: int, queued: threading.Event) -> None:
+        a = torch.rand(64, 64)
+        with limiter.slot("D", owner=f"d{index}", on_wait=lambda _info: queued.set()):
+            started[index] = time.monotonic()
+            torch.mm(a, a)
+            ended[index] = time.monotonic()
+
+    threads = []
+    for index in range(count):
+        queued = threading.Event()
+        threads.append(threading.Thread(target=one, args=(index, queued)))
+        threads[-1].start()
+        queued.wait()
+    limiter.configure(GroupConfig(name="D", limit=1, paused=False))
+    for thread in threads:
+        thread.join()
+    return (count - 1) / (max(ended) - min(ended)), inversions(started)
 
 
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    print(
+        f"{rounds} rounds, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
+        f"load average {os.getloadavg()[0]:.1f} at the start",
+        flush=True,
+    )
     folder = Path(tempfile.mkdtemp(prefix="taskgate-bench-"))
     os.environ["TASKGATE_TASK_MODULES"] = "tests.support.worker_tasks"  # its sleepy task
     app = start_app(
@@ -177,16 +242,24 @@ def main() -> None:
         time.sleep(1)
         durable_start, durable_handoff = durable_latencies(app, folder, rounds)
         thread_start, thread_handoff = in_thread_latencies(rounds)
-        print(f"\n{rounds} rounds, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}\n")
-        print("| p50 / p95, ms | durable run (worker process) | in-thread `limiter.slot` |")
+        print("\n| p50 / p95, ms | durable run (worker process) | in-thread `limiter.slot` |")
         print("| --- | --- | --- |")
         print(f"| submit → task starts, free slot | {_ms(durable_start)} | {_ms(thread_start)} |")
         print(f"| run ends → next run starts | {_ms(durable_handoff)} | {_ms(thread_handoff)} |")
-        print("\n| N waiting | durable: watchers' CPU | in-thread waiters' CPU |")
+        rate, inverted = durable_drain(app, DRAIN)
+        thread_rate, thread_inverted = in_thread_drain(DRAIN)
+        print(f"\n| drain of {DRAIN} tiny queued runs | durable | in-thread `limiter.slot` |")
+        print("| --- | --- | --- |")
+        print(f"| runs/s | {rate:.1f} | {thread_rate:.1f} |")
+        print(f"| FIFO inversions | {inverted} | {thread_inverted} |")
+        print("\n| N waiting | durable: watchers' CPU (threads) | in-thread waiters' CPU |")
         print("| --- | --- | --- |")
         for count in (0, 50, 200):
-            durable, in_thread = watching_cpu(app, count, 10.0)
-            print(f"| {count} | {durable:.1%} of a core | {in_thread:.1%} of a core |")
+            durable, threads, in_thread = watching_cpu(app, count, 10.0)
+            print(
+                f"| {count} | {durable:.1%} of a core ({threads}) | {in_thread:.1%} of a core |"
+            )
+        print(f"\nload average {os.getloadavg()[0]:.1f} at the end", flush=True)
     finally:
         app.close()
 
