@@ -16,7 +16,7 @@ dispatcher, the local limiter and warm worker processes, as ``make run`` has.
 - **watching**: the web process's CPU while N page threads wait on N queued
   runs through ``RunWatcher.wait`` (1 s timeout, as the pages do), beside the
   same N threads waiting in ``limiter.slot`` with an ``on_wait`` every 0.1 s.
-  Also the dispatcher's threads then (``threads``): a paused group's queue
+  Also the dispatcher's run threads then (``threads``): a paused group's queue
   should cost none.
 - **drain**: ``DRAIN`` tiny runs (matmul, n = 64, one repeat) queued behind a
   paused group in a known order, then the group resumed: runs per second
@@ -34,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -144,9 +145,7 @@ def watching_cpu(app, count: int, seconds: float) -> tuple[float, int, float]:
         thread.start()
     time.sleep(2)
     durable = _cpu_share(seconds)
-    dispatcher_threads = sum(
-        1 for thread in threading.enumerate() if thread.name.startswith("taskgate-run-")
-    )
+    dispatcher_threads = len(app.dispatcher.active_ids())
     stop.set()
     for thread in threads:
         thread.join()
@@ -184,7 +183,17 @@ def inversions(starts: list) -> int:
     return sum(1 for i, a in enumerate(starts) for b in starts[i + 1 :] if b < a)
 
 
-def durable_drain(app, count: int) -> tuple[float, int]:
+@dataclass
+class Drain:
+    rate: float
+    inversions: int
+    run_s: list[float]
+    """Each run's own time, start to end as recorded (durable: the row's times)."""
+    gap_s: list[float]
+    """From one run's end to the next run's start."""
+
+
+def durable_drain(app, count: int) -> Drain:
     set_group(app, "A", paused=True)
     ids = [app.runs.submit("matmul", TINY, f"d{i}") for i in range(count)]
     set_group(app, "A", paused=False)
@@ -193,21 +202,34 @@ def durable_drain(app, count: int) -> tuple[float, int]:
     rows = [run_row(app, run_id) for run_id in ids]
     ends = sorted(row.finished_at for row in rows)
     span = (ends[-1] - ends[0]).total_seconds()
-    return (count - 1) / span, inversions([row.started_at for row in rows])
+    return Drain(
+        (count - 1) / span,
+        inversions([row.started_at for row in rows]),
+        [(row.finished_at - row.started_at).total_seconds() for row in rows],
+        [
+            (b.started_at - a.finished_at).total_seconds()
+            for a, b in zip(rows, rows[1:], strict=False)
+        ],
+    )
 
 
-def in_thread_drain(count: int) -> tuple[float, int]:
+def in_thread_drain(count: int) -> Drain:
+    """The same matmul task body, run by threads queued in ``limiter.slot`` in order."""
     import torch
 
+    from core.tasks import registry
+
+    spec = registry.get("matmul")
+    device = torch.device("cpu")
     limiter = Limiter()
     limiter.configure(GroupConfig(name="D", limit=1, paused=True))
     started, ended = [0.0] * count, [0.0] * count
 
     def one(index: int, queued: threading.Event) -> None:
-        a = torch.rand(64, 64)
+        params = spec.parse(TINY, device)
         with limiter.slot("D", owner=f"d{index}", on_wait=lambda _info: queued.set()):
             started[index] = time.monotonic()
-            torch.mm(a, a)
+            spec.fn(params, lambda _fraction, _message: None, device)
             ended[index] = time.monotonic()
 
     threads = []
@@ -219,7 +241,12 @@ def in_thread_drain(count: int) -> tuple[float, int]:
     limiter.configure(GroupConfig(name="D", limit=1, paused=False))
     for thread in threads:
         thread.join()
-    return (count - 1) / (max(ended) - min(ended)), inversions(started)
+    return Drain(
+        (count - 1) / (max(ended) - min(ended)),
+        inversions(started),
+        [b - a for a, b in zip(started, ended, strict=False)],
+        [b - a for a, b in zip(ended, started[1:], strict=False)],
+    )
 
 
 def main() -> None:
@@ -246,12 +273,16 @@ def main() -> None:
         print("| --- | --- | --- |")
         print(f"| submit → task starts, free slot | {_ms(durable_start)} | {_ms(thread_start)} |")
         print(f"| run ends → next run starts | {_ms(durable_handoff)} | {_ms(thread_handoff)} |")
-        rate, inverted = durable_drain(app, DRAIN)
-        thread_rate, thread_inverted = in_thread_drain(DRAIN)
+        durable, in_thread = durable_drain(app, DRAIN), in_thread_drain(DRAIN)
         print(f"\n| drain of {DRAIN} tiny queued runs | durable | in-thread `limiter.slot` |")
         print("| --- | --- | --- |")
-        print(f"| runs/s | {rate:.1f} | {thread_rate:.1f} |")
-        print(f"| FIFO inversions | {inverted} | {thread_inverted} |")
+        print(f"| runs/s | {durable.rate:.1f} | {in_thread.rate:.1f} |")
+        print(f"| FIFO inversions | {durable.inversions} | {in_thread.inversions} |")
+        for label, durable_s, in_thread_s in (
+            ("one run, start to end, p50 / p95 ms", durable.run_s, in_thread.run_s),
+            ("end → next start, p50 / p95 ms", durable.gap_s, in_thread.gap_s),
+        ):
+            print(f"| {label} | {_ms(durable_s)} | {_ms(in_thread_s)} |")
         print("\n| N waiting | durable: watchers' CPU (threads) | in-thread waiters' CPU |")
         print("| --- | --- | --- |")
         for count in (0, 50, 200):
