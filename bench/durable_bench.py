@@ -193,9 +193,9 @@ class Drain:
     """From one run's end to the next run's start."""
 
 
-def durable_drain(app, count: int) -> Drain:
+def durable_drain(app, count: int, task: str = "matmul", settings: dict = TINY) -> Drain:
     set_group(app, "A", paused=True)
-    ids = [app.runs.submit("matmul", TINY, f"d{i}") for i in range(count)]
+    ids = [app.runs.submit(task, settings, f"d{i}") for i in range(count)]
     set_group(app, "A", paused=False)
     rows = [finished(app, run_id) for run_id in ids]
     assert all(row.status == "succeeded" for row in rows), [row.error for row in rows]
@@ -283,6 +283,12 @@ def main() -> None:
             ("end → next start, p50 / p95 ms", durable.gap_s, in_thread.gap_s),
         ):
             print(f"| {label} | {_ms(durable_s)} | {_ms(in_thread_s)} |")
+        empty = durable_drain(app, DRAIN, "sleepy", {"steps": 0})
+        print(
+            f"\nThe same drain of runs whose task does nothing (sleepy, 0 steps): "
+            f"{empty.rate:.1f} runs/s, {empty.inversions} FIFO inversions; one run "
+            f"{_ms(empty.run_s)} ms, end → next start {_ms(empty.gap_s)} ms (p50 / p95)"
+        )
         print("\n| N waiting | durable: watchers' CPU (threads) | in-thread waiters' CPU |")
         print("| --- | --- | --- |")
         for count in (0, 50, 200):

@@ -135,9 +135,16 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def look(connection: Connection, worker_id: str, groups: Collection[str] | None) -> Look:
-    """One look per tick: what may be claimed, what must be ended, which of mine to stop."""
+def look(
+    connection: Connection, worker_id: str, groups: Collection[str] | None, holding: bool
+) -> Look:
+    """One look per tick: what may be claimed, what must be ended, which of mine to stop.
+
+    ``holding``: whether this dispatcher holds any run (if not, none of its runs is read).
+    """
     rooms, overdue = _rooms(connection, groups, clock(connection))
+    if not holding:
+        return Look(rooms, overdue, [], [])
     mine = connection.execute(
         select(RUNS.c.id, RUNS.c.status, RUNS.c.cancel_requested_at).where(
             RUNS.c.worker_id == worker_id,

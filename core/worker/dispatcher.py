@@ -236,8 +236,10 @@ class Dispatcher:
                 self._stopping.wait(1.0)
 
     def _tick(self) -> None:
+        with self._lock:
+            holding = bool(self._active)
         with self._db.read() as connection:
-            look = claims.look(connection, self.worker_id, self._groups)
+            look = claims.look(connection, self.worker_id, self._groups, holding)
         with self._lock:
             for reason, run_ids in (("cancel", look.to_stop), ("requeue", look.to_give_back)):
                 for run_id in run_ids:
