@@ -16,6 +16,14 @@ dispatcher, the local limiter and warm worker processes, as ``make run`` has.
 - **watching**: the web process's CPU while N page threads wait on N queued
   runs through ``RunWatcher.wait`` (1 s timeout, as the pages do), beside the
   same N threads waiting in ``limiter.slot`` with an ``on_wait`` every 0.1 s.
+  Also the dispatcher's run threads then (``threads``): a paused group's queue
+  should cost none.
+- **drain**: ``DRAIN`` tiny runs (matmul, n = 64, one repeat) queued behind a
+  paused group in a known order, then the group resumed: runs per second
+  between the first and the last finish, and FIFO inversions (pairs that
+  started in the other order than they were submitted, from ``task_run``).
+  Baseline: as many threads queued in ``limiter.slot`` in order, each doing
+  a 64 x 64 matmul in the slot.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -33,7 +42,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.app import start_app  # noqa: E402
 from core.limiter import GroupConfig, Limiter  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from tests.worker.support import finished, set_group  # noqa: E402
+from tests.worker.support import finished, run_row, set_group  # noqa: E402
+
+DRAIN = 100
+TINY = {"n": 64, "repeats": 1, "dtype": "float32"}
 
 
 def _first(path: Path, what: str) -> float:
@@ -113,8 +125,11 @@ def _cpu_share(seconds: float) -> float:
     return (time.process_time() - before_cpu) / (time.monotonic() - before)
 
 
-def watching_cpu(app, count: int, seconds: float) -> tuple[float, float]:
-    """(durable watchers, in-thread waiters): this process's CPU share, N waiting each way."""
+def watching_cpu(app, count: int, seconds: float) -> tuple[float, int, float]:
+    """This process's CPU share with N waiting each way, and the dispatcher's run threads.
+
+    (durable watchers, the dispatcher's threads meanwhile, in-thread waiters)
+    """
     set_group(app, "A", paused=True)
     ids = [app.runs.submit("sleepy", {"steps": 1}, f"w{i}") for i in range(count)]
     stop = threading.Event()
@@ -130,6 +145,7 @@ def watching_cpu(app, count: int, seconds: float) -> tuple[float, float]:
         thread.start()
     time.sleep(2)
     durable = _cpu_share(seconds)
+    dispatcher_threads = len(app.dispatcher.active_ids())
     stop.set()
     for thread in threads:
         thread.join()
@@ -159,11 +175,87 @@ def watching_cpu(app, count: int, seconds: float) -> tuple[float, float]:
     release.set()
     for thread in threads:
         thread.join()
-    return durable, in_thread
+    return durable, dispatcher_threads, in_thread
+
+
+def inversions(starts: list) -> int:
+    """Pairs (in submission order) that started in the other order."""
+    return sum(1 for i, a in enumerate(starts) for b in starts[i + 1 :] if b < a)
+
+
+@dataclass
+class Drain:
+    rate: float
+    inversions: int
+    run_s: list[float]
+    """Each run's own time, start to end as recorded (durable: the row's times)."""
+    gap_s: list[float]
+    """From one run's end to the next run's start."""
+
+
+def durable_drain(app, count: int, task: str = "matmul", settings: dict = TINY) -> Drain:
+    set_group(app, "A", paused=True)
+    ids = [app.runs.submit(task, settings, f"d{i}") for i in range(count)]
+    set_group(app, "A", paused=False)
+    rows = [finished(app, run_id) for run_id in ids]
+    assert all(row.status == "succeeded" for row in rows), [row.error for row in rows]
+    rows = [run_row(app, run_id) for run_id in ids]
+    ends = sorted(row.finished_at for row in rows)
+    span = (ends[-1] - ends[0]).total_seconds()
+    return Drain(
+        (count - 1) / span,
+        inversions([row.started_at for row in rows]),
+        [(row.finished_at - row.started_at).total_seconds() for row in rows],
+        [
+            (b.started_at - a.finished_at).total_seconds()
+            for a, b in zip(rows, rows[1:], strict=False)
+        ],
+    )
+
+
+def in_thread_drain(count: int) -> Drain:
+    """The same matmul task body, run by threads queued in ``limiter.slot`` in order."""
+    import torch
+
+    from core.tasks import registry
+
+    spec = registry.get("matmul")
+    device = torch.device("cpu")
+    limiter = Limiter()
+    limiter.configure(GroupConfig(name="D", limit=1, paused=True))
+    started, ended = [0.0] * count, [0.0] * count
+
+    def one(index: int, queued: threading.Event) -> None:
+        params = spec.parse(TINY, device)
+        with limiter.slot("D", owner=f"d{index}", on_wait=lambda _info: queued.set()):
+            started[index] = time.monotonic()
+            spec.fn(params, lambda _fraction, _message: None, device)
+            ended[index] = time.monotonic()
+
+    threads = []
+    for index in range(count):
+        queued = threading.Event()
+        threads.append(threading.Thread(target=one, args=(index, queued)))
+        threads[-1].start()
+        queued.wait()
+    limiter.configure(GroupConfig(name="D", limit=1, paused=False))
+    for thread in threads:
+        thread.join()
+    return Drain(
+        (count - 1) / (max(ended) - min(ended)),
+        inversions(started),
+        [b - a for a, b in zip(started, ended, strict=False)],
+        [b - a for a, b in zip(ended, started[1:], strict=False)],
+    )
 
 
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    print(
+        f"{rounds} rounds, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
+        f"load average {os.getloadavg()[0]:.1f} at the start",
+        flush=True,
+    )
     folder = Path(tempfile.mkdtemp(prefix="taskgate-bench-"))
     os.environ["TASKGATE_TASK_MODULES"] = "tests.support.worker_tasks"  # its sleepy task
     app = start_app(
@@ -177,16 +269,34 @@ def main() -> None:
         time.sleep(1)
         durable_start, durable_handoff = durable_latencies(app, folder, rounds)
         thread_start, thread_handoff = in_thread_latencies(rounds)
-        print(f"\n{rounds} rounds, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}\n")
-        print("| p50 / p95, ms | durable run (worker process) | in-thread `limiter.slot` |")
+        print("\n| p50 / p95, ms | durable run (worker process) | in-thread `limiter.slot` |")
         print("| --- | --- | --- |")
         print(f"| submit → task starts, free slot | {_ms(durable_start)} | {_ms(thread_start)} |")
         print(f"| run ends → next run starts | {_ms(durable_handoff)} | {_ms(thread_handoff)} |")
-        print("\n| N waiting | durable: watchers' CPU | in-thread waiters' CPU |")
+        durable, in_thread = durable_drain(app, DRAIN), in_thread_drain(DRAIN)
+        print(f"\n| drain of {DRAIN} tiny queued runs | durable | in-thread `limiter.slot` |")
+        print("| --- | --- | --- |")
+        print(f"| runs/s | {durable.rate:.1f} | {in_thread.rate:.1f} |")
+        print(f"| FIFO inversions | {durable.inversions} | {in_thread.inversions} |")
+        for label, durable_s, in_thread_s in (
+            ("one run, start to end, p50 / p95 ms", durable.run_s, in_thread.run_s),
+            ("end → next start, p50 / p95 ms", durable.gap_s, in_thread.gap_s),
+        ):
+            print(f"| {label} | {_ms(durable_s)} | {_ms(in_thread_s)} |")
+        empty = durable_drain(app, DRAIN, "sleepy", {"steps": 0})
+        print(
+            f"\nThe same drain of runs whose task does nothing (sleepy, 0 steps): "
+            f"{empty.rate:.1f} runs/s, {empty.inversions} FIFO inversions; one run "
+            f"{_ms(empty.run_s)} ms, end → next start {_ms(empty.gap_s)} ms (p50 / p95)"
+        )
+        print("\n| N waiting | durable: watchers' CPU (threads) | in-thread waiters' CPU |")
         print("| --- | --- | --- |")
         for count in (0, 50, 200):
-            durable, in_thread = watching_cpu(app, count, 10.0)
-            print(f"| {count} | {durable:.1%} of a core | {in_thread:.1%} of a core |")
+            durable, threads, in_thread = watching_cpu(app, count, 10.0)
+            print(
+                f"| {count} | {durable:.1%} of a core ({threads}) | {in_thread:.1%} of a core |"
+            )
+        print(f"\nload average {os.getloadavg()[0]:.1f} at the end", flush=True)
     finally:
         app.close()
 

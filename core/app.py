@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 
 from core.auth import AdminAuth, admin_password_hash
 from core.group_sync import GroupSync
+from core.group_view import GroupView
 from core.held_runs import HeldRuns
 from core.limiter import GroupConfig, Limiter, LimiterBackend, RunEvents, RunInfo
 from core.metrics import OccupancySampler, prune_history
@@ -73,6 +74,8 @@ class App:
     runs_db: LimiterDatabase
     run_admin: RunAdmin
     held_runs: HeldRuns
+    occupancy: GroupView
+    """What pages show of groups: the limiter's slots, the durable queue (core/group_view.py)."""
     dispatcher: Dispatcher | None = None
     pool: ChildPool | None = None
 
@@ -191,10 +194,11 @@ def start_app(settings: Settings) -> App:
         run_admin.on_change(dispatcher.wake)
     watcher = RunWatcher(runs_db.reader, limiter.snapshot)
     held_runs = HeldRuns(runs_db, settings.lease_ttl_s)
+    occupancy = GroupView(limiter, runs_db.reader)
     retention = timedelta(days=settings.retention_days)
     scheduler = build_scheduler()
     add_interval_job(scheduler, "reload-groups", groups.poll, CONFIG_RELOAD_INTERVAL_S)
-    sampler = OccupancySampler(engine, limiter, interval_s=settings.sample_interval_s)
+    sampler = OccupancySampler(engine, occupancy, interval_s=settings.sample_interval_s)
     add_interval_job(scheduler, "sample-occupancy", sampler.sample, settings.sample_interval_s)
     add_interval_job(
         scheduler,
@@ -224,6 +228,7 @@ def start_app(settings: Settings) -> App:
         runs_db,
         run_admin,
         held_runs,
+        occupancy,
         dispatcher,
         pool,
     )

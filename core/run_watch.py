@@ -10,7 +10,10 @@ progress (to the percent) or its message. 200 pages watching cost two
 queries per interval, not 200.
 
 When nothing read differs from the last look, the views are not rebuilt (ETAs
-are recomputed at most every ``ETA_REFRESH_S``). Runs nobody waited on for
+are recomputed at most every ``ETA_REFRESH_S``), and the next look comes
+later, doubling up to ``QUIET_INTERVAL_S``: a paused or slow queue of 200
+watched runs is read about once a second, a moving one every ``interval_s``
+(any change brings the fast pace back). Runs nobody waited on for
 ``forget_after_s`` are no longer read.
 """
 
@@ -36,6 +39,8 @@ log = logging.getLogger(__name__)
 RUNS = TaskRun.__table__
 
 WATCH_INTERVAL_S = 0.25
+QUIET_INTERVAL_S = 1.0
+"""Slowest pace of the reads while nothing watched changes: a change shows within this."""
 FORGET_AFTER_S = 10.0
 ETA_REFRESH_S = 1.0
 """ETAs drift with time even when nothing is read differently: recompute them this often."""
@@ -293,9 +298,10 @@ class RunWatcher:
     def _loop(self) -> None:
         last_signature: tuple | None = None
         last_placed = -math.inf
+        interval_s = self._interval_s
         while not self._closed.is_set():
             self._something_watched.wait()
-            if self._closed.wait(self._interval_s):
+            if self._closed.wait(interval_s):
                 return
             now = time.monotonic()
             with self._lock:
@@ -321,7 +327,13 @@ class RunWatcher:
                 tuple(sorted((run_id, view.shown()) for run_id, view in views.items())),
                 tuple(sorted((group, tuple(line.queued_ids)) for group, line in lines.items())),
             )
-            if signature == last_signature and now - last_placed < ETA_REFRESH_S:
+            quiet = signature == last_signature
+            interval_s = (
+                min(2 * interval_s, max(QUIET_INTERVAL_S, self._interval_s))
+                if quiet
+                else self._interval_s
+            )
+            if quiet and now - last_placed < ETA_REFRESH_S:
                 continue
             last_signature, last_placed = signature, now
             fresh = self._place_all(views, lines)

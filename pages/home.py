@@ -22,7 +22,7 @@ st.markdown(
 
 @st.fragment(run_every=2)
 def live_groups() -> None:
-    snapshot = app.limiter.snapshot()
+    snapshot = app.occupancy.snapshot()
     st.subheader("Tasks")
     show_task_list(app.engine, snapshot)
     st.subheader("Groups")

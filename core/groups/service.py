@@ -29,6 +29,7 @@ from sqlmodel import Session, col, select
 
 from core.auth import Actor, require_admin
 from core.group_sync import GroupSync
+from core.group_view import Snapshots
 from core.groups.audit import AuditEntry, group_state, read_audit_log
 from core.groups.errors import (
     ConfirmationNeeded,
@@ -40,7 +41,6 @@ from core.groups.errors import (
     StaleGroup,
 )
 from core.groups.rules import GroupSettings, check_settings, clean_name, group_sort_key
-from core.limiter import LimiterBackend
 from core.limiter.config import settings_of
 from core.tasks.assignment import move_tasks_off
 from db.engine import rows_matched, session_scope
@@ -100,7 +100,7 @@ class GroupService:
     """The only way the app changes groups; each method checks ``actor`` itself."""
 
     def __init__(
-        self, engine: Engine, group_sync: GroupSync, limiter: LimiterBackend
+        self, engine: Engine, group_sync: GroupSync, limiter: Snapshots
     ) -> None:
         self._engine = engine
         self._sync = group_sync

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.limiter import LimiterBackend
+from core.group_view import Snapshots
 from core.metrics.sql import greatest, upsert
 from db.engine import rows_matched, session_scope
 from db.models import (
@@ -50,7 +50,7 @@ class OccupancySampler:
     def __init__(
         self,
         engine: Engine,
-        limiter: LimiterBackend,
+        limiter: Snapshots,
         clock: Callable[[], datetime] = utcnow,
         interval_s: float = 1.0,
     ) -> None:

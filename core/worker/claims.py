@@ -1,5 +1,17 @@
 """Which queued runs a dispatcher takes next, so that FIFO holds across every worker.
 
+A run is claimed only when it can start soon: a group may have at most
+``limit + LOOKAHEAD`` runs claimed or running, fleet-wide, and none while
+it is paused. Each claimed run costs a thread waiting in the limiter; the
+rest of the queue stays rows that cost nothing until a slot frees, and the
+look-ahead run already waiting in the limiter takes a freed slot at once.
+What a person sees of the queue (position, ETA, counts) is read from
+``task_run``, so it does not depend on what was claimed. Unclaimed runs
+nobody will claim in time are ended here (``end_overdue``): a cancel asked
+for one that was given back, or a wait past the group's queue timeout,
+counted from the submit. (A claimed run's queue timeout is the limiter's,
+counted from its claim, which is at most the look-ahead's wait later.)
+
 A group's queue order is ``(queue_order, enqueued_at, id)`` (an admin's
 "move to the head" lowers ``queue_order``). Claiming in that order is not
 enough when several workers serve a group: the shared limiter grants slots
@@ -26,11 +38,15 @@ order. ``start`` refuses such a run, so it cannot begin meanwhile.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, and_, exists, func, or_, select, text, update
 
-from core.worker.store import GROUPS, RUNS, ClaimedRun
+from core.limiter import QueueTimeout
+from core.worker.sentences import CANCELLED_WHILE_WAITING
+from core.worker.store import GROUPS, RUNS, ClaimedRun, clock
 from db.models import ACTIVE_STATUSES, LimiterTicket
 
 TICKETS = LimiterTicket.__table__
@@ -39,6 +55,10 @@ _CLAIM_LOCK = 0x7A5C6A7E
 
 QUEUE_ORDER = (RUNS.c.queue_order, RUNS.c.enqueued_at, RUNS.c.id)
 """A group's queue, head first; the one ordering the claim, the live view and the ETA use."""
+
+LOOKAHEAD = 1
+"""Runs a group may have claimed beyond its limit: they wait in the limiter, ready for the
+next free slot, while the dispatcher's next look claims the one after."""
 
 
 def _of_groups(groups: Collection[str] | None):
@@ -51,42 +71,137 @@ def _unclaimed(groups: Collection[str] | None):
     return and_(RUNS.c.status == "queued", RUNS.c.worker_id.is_(None), _of_groups(groups))
 
 
-def look(
-    connection: Connection, worker_id: str, groups: Collection[str] | None
-) -> tuple[bool, list[str], list[str]]:
-    """One read per tick: anything to claim? which of mine to cancel? which to give back?"""
-    rows = connection.execute(
+@dataclass(frozen=True)
+class Look:
+    """What one look at the queue found for a dispatcher."""
+
+    rooms: dict[str, int]
+    """Lower-cased group -> how many of its unclaimed runs may be claimed now (only > 0)."""
+    overdue: bool
+    """Some unclaimed run must be ended (``end_overdue``)."""
+    to_stop: list[str]
+    """My runs whose cancel was asked for."""
+    to_give_back: list[str]
+    """My queued runs asked back (an admin reordered their queue)."""
+
+
+def _rooms(
+    connection: Connection, groups: Collection[str] | None, now: datetime
+) -> tuple[dict[str, int], bool]:
+    """Per group, how many unclaimed runs may be claimed; and whether one is overdue.
+
+    One aggregate over the active runs (not a row per queued run) and the
+    groups' settings. A group without a settings row (deleted meanwhile) has
+    all its runs claimable: the limiter decides, as for any unknown group.
+    """
+    unclaimed = and_(RUNS.c.status == "queued", RUNS.c.worker_id.is_(None))
+    counts = connection.execute(
         select(
-            RUNS.c.id,
-            RUNS.c.worker_id,
-            RUNS.c.status,
-            RUNS.c.cancel_requested_at,
-            RUNS.c.requeue_requested_at,
-        ).where(
+            func.lower(RUNS.c.group_name),
+            func.count().filter(unclaimed),
+            func.count().filter(RUNS.c.worker_id.is_not(None)),
+            func.min(RUNS.c.enqueued_at).filter(unclaimed),
+            func.count().filter(unclaimed, RUNS.c.cancel_requested_at.is_not(None)),
+        )
+        .where(RUNS.c.status.in_(ACTIVE_STATUSES), _of_groups(groups))
+        .group_by(func.lower(RUNS.c.group_name))
+    ).all()
+    if not counts:
+        return {}, False
+    settings = {
+        row[0]: row[1:]
+        for row in connection.execute(
+            select(
+                func.lower(GROUPS.c.name), GROUPS.c.limit, GROUPS.c.paused, GROUPS.c.queue_timeout_s
+            )
+        )
+    }
+    rooms: dict[str, int] = {}
+    overdue = False
+    for group, waiting, held, oldest, cancelled in counts:
+        limit, paused, timeout_s = settings.get(group, (None, False, None))
+        if cancelled or (
+            timeout_s is not None and oldest is not None
+            and _utc(oldest) < _utc(now) - timedelta(seconds=timeout_s)
+        ):  # fmt: skip
+            overdue = True
+        room = waiting if limit is None else 0 if paused else limit + LOOKAHEAD - held
+        if min(room, waiting) > 0:
+            rooms[group] = min(room, waiting)
+    return rooms, overdue
+
+
+def _utc(moment: datetime) -> datetime:
+    """Stored times are UTC; SQLite hands them back without a zone, PostgreSQL with one."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def look(
+    connection: Connection, worker_id: str, groups: Collection[str] | None, holding: bool
+) -> Look:
+    """One look per tick: what may be claimed, what must be ended, which of mine to stop.
+
+    ``holding``: whether this dispatcher holds any run (if not, none of its runs is read).
+    """
+    rooms, overdue = _rooms(connection, groups, clock(connection))
+    if not holding:
+        return Look(rooms, overdue, [], [])
+    mine = connection.execute(
+        select(RUNS.c.id, RUNS.c.status, RUNS.c.cancel_requested_at).where(
+            RUNS.c.worker_id == worker_id,
             RUNS.c.status.in_(ACTIVE_STATUSES),
             or_(
-                _unclaimed(groups),
-                and_(
-                    RUNS.c.worker_id == worker_id,
-                    or_(
-                        RUNS.c.cancel_requested_at.is_not(None),
-                        RUNS.c.requeue_requested_at.is_not(None),
-                    ),
-                ),
+                RUNS.c.cancel_requested_at.is_not(None),
+                RUNS.c.requeue_requested_at.is_not(None),
             ),
         )
     ).all()
-    claimable = any(row.worker_id is None for row in rows)
-    mine = [row for row in rows if row.worker_id == worker_id]
     to_stop = [row.id for row in mine if row.cancel_requested_at is not None]
     to_give_back = [
-        row.id
-        for row in mine
-        if row.cancel_requested_at is None
-        and row.requeue_requested_at is not None
-        and row.status == "queued"
+        row.id for row in mine if row.cancel_requested_at is None and row.status == "queued"
     ]
-    return claimable, to_stop, to_give_back
+    return Look(rooms, overdue, to_stop, to_give_back)
+
+
+def end_overdue(connection: Connection, groups: Collection[str] | None, now: datetime) -> int:
+    """End the unclaimed runs nobody will carry out in time; how many were ended.
+
+    A cancel asked for while the run was claimed, carried out after it was
+    given back, ends ``cancelled``; a run that waited past its group's queue
+    timeout (since it was submitted) ends ``timed_out`` with the limiter's
+    own sentence.
+    """
+    ended = connection.execute(
+        update(RUNS)
+        .where(_unclaimed(groups), RUNS.c.cancel_requested_at.is_not(None))
+        .values(
+            status="cancelled",
+            finished_at=now,
+            error=func.coalesce(RUNS.c.stop_sentence, CANCELLED_WHILE_WAITING),
+            lease_expires_at=None,
+        )
+    ).rowcount
+    timeouts = connection.execute(
+        select(GROUPS.c.name, GROUPS.c.queue_timeout_s).where(GROUPS.c.queue_timeout_s.is_not(None))
+    ).all()
+    for name, timeout_s in timeouts:
+        if groups is not None and name.lower() not in {g.lower() for g in groups}:
+            continue
+        ended += connection.execute(
+            update(RUNS)
+            .where(
+                _unclaimed(None),
+                func.lower(RUNS.c.group_name) == name.lower(),
+                RUNS.c.enqueued_at < now - timedelta(seconds=timeout_s),
+            )
+            .values(
+                status="timed_out",
+                finished_at=now,
+                error=str(QueueTimeout(name, timeout_s)),
+                lease_expires_at=None,
+            )
+        ).rowcount
+    return ended
 
 
 def _groups_awaiting_tickets(connection: Connection) -> set[str]:
@@ -109,17 +224,31 @@ def claim(
     *,
     fleet_order: bool,
 ) -> list[ClaimedRun]:
-    """Take up to ``most`` unclaimed queued runs in queue order, leased until ``lease_until``."""
-    query = select(RUNS.c.id).where(_unclaimed(groups))
+    """Claim the head runs that can start soon (at most ``most``), leased until ``lease_until``.
+
+    Per group at most what ``_rooms`` allows, counted again inside this
+    (serialised) transaction so that two dispatchers cannot both fill the
+    same room; across groups in queue order.
+    """
+    if fleet_order and connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK})
+    rooms, _ = _rooms(connection, groups, clock(connection))
     if fleet_order:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK})
-        blocked = _groups_awaiting_tickets(connection)
-        if blocked:
-            query = query.where(func.lower(RUNS.c.group_name).not_in(blocked))
-    elif connection.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    ids = list(connection.execute(query.order_by(*QUEUE_ORDER).limit(most)).scalars())
+        for group in _groups_awaiting_tickets(connection):
+            rooms.pop(group, None)
+    candidates: list[Any] = []  # rows of (id, queue_order, enqueued_at)
+    for group, room in rooms.items():
+        query = (
+            select(RUNS.c.id, *QUEUE_ORDER[:2])
+            .where(_unclaimed(None), func.lower(RUNS.c.group_name) == group)
+            .order_by(*QUEUE_ORDER)
+            .limit(room)
+        )
+        if not fleet_order and connection.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        candidates += connection.execute(query).all()
+    candidates.sort(key=lambda row: (row.queue_order, _utc(row.enqueued_at), row.id))
+    ids = [row.id for row in candidates[:most]]
     if not ids:
         return []
     connection.execute(

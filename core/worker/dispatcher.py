@@ -3,10 +3,12 @@
 One per process that runs tasks (the web server in the embedded default, or
 ``python -m core.worker``). Its parts:
 
-- the **loop** thread reads, every ``poll_s`` or at once when woken by a
-  local submit or cancel, one query: is anything claimable, and which of my
-  runs were asked to stop. It claims queued runs oldest first (at most
-  ``slots`` at a time when set) and starts one thread per claimed run;
+- the **loop** thread looks, every ``poll_s`` or at once when woken by a
+  local submit, cancel or a run of its own ending: what may be claimed, and
+  which of my runs were asked to stop. It claims, in queue order, only runs
+  that can start soon (per group its free slots plus ``claims.LOOKAHEAD``,
+  at most ``slots`` in all when set), so the rest of a long queue costs no
+  thread, and starts one thread per claimed run;
 - each **run thread** enters ``limiter.slot(...)`` after the previous
   claimed run has entered it (claim order, so the limiter's FIFO is the
   submission order), then marks the run running, hands it to a warm child
@@ -219,28 +221,35 @@ class Dispatcher:
                 self._stopping.wait(1.0)
 
     def _tick(self) -> None:
-        with self._db.read() as connection:
-            claimable, to_stop, to_give_back = claims.look(connection, self.worker_id, self._groups)
         with self._lock:
-            for reason, run_ids in (("cancel", to_stop), ("requeue", to_give_back)):
+            holding = bool(self._active)
+        with self._db.read() as connection:
+            look = claims.look(connection, self.worker_id, self._groups, holding)
+        with self._lock:
+            for reason, run_ids in (("cancel", look.to_stop), ("requeue", look.to_give_back)):
                 for run_id in run_ids:
                     entry = self._active.get(run_id)
                     if entry is not None:
                         entry.stop(reason)
             room = None if self._slots is None else self._slots - len(self._active)
-        if not claimable or (room is not None and room <= 0):
+        may_claim = bool(look.rooms) and (room is None or room > 0)
+        if not may_claim and not look.overdue:
             return
         started = time.monotonic()
         with self._db.write() as connection:
             now = store.clock(connection)
-            claimed = claims.claim(
-                connection,
-                self.worker_id,
-                self._groups,
-                room,
-                now + timedelta(seconds=self._ttl_s),
-                fleet_order=self._fleet_order,
-            )
+            if look.overdue:
+                claims.end_overdue(connection, self._groups, now)
+            claimed = []
+            if may_claim:
+                claimed = claims.claim(
+                    connection,
+                    self.worker_id,
+                    self._groups,
+                    room,
+                    now + timedelta(seconds=self._ttl_s),
+                    fleet_order=self._fleet_order,
+                )
         for run in claimed:
             self._launch(run, fence_at(started, self._ttl_s))
 
@@ -277,6 +286,7 @@ class Dispatcher:
             with self._lock:  # a run given back may already be claimed again, as a new entry
                 if self._active.get(run.id) is entry:
                     del self._active[run.id]
+            self._wakeup.set()  # its room in the group goes to the next in the queue at once
 
     def _hold_slot_and_run(self, entry: _Active) -> None:
         run = entry.run

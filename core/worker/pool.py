@@ -10,8 +10,12 @@ messages, ``multiprocessing.connection.Connection``) and one small shared
 memory page holding the stop flag and the fencing deadline (core/worker/shared.py).
 
 Each child serves one run at a time. The pool keeps ``warm`` idle children
-ready; taking one asks a background thread to start a replacement. A child
-that misbehaved (killed for not stopping, or died) is never handed out again.
+ready; taking the last of them asks a background thread to start a
+replacement. A child handed back stays idle and is the next one taken (last
+in, first out), so back-to-back runs reuse the same warm child and never
+wait for, or pay for, a new interpreter importing torch; children beyond
+``warm`` that stayed idle for ``spare_idle_s`` are closed. A child that
+misbehaved (killed for not stopping, or died) is never handed out again.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -34,6 +39,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 START_TIMEOUT_S = 300.0
 """How long a new child may take to import torch and say it is ready (a loaded host is slow)."""
+
+SPARE_IDLE_S = 60.0
+"""How long a child beyond the ``warm`` ones stays idle before it is closed: the children a
+burst of runs needed serve the next burst, and a quiet server goes back to ``warm``."""
 
 
 class Child:
@@ -109,11 +118,13 @@ class Child:
 
 
 class ChildPool:
-    """Hands out warm children and keeps ``warm`` of them ready."""
+    """Hands out warm children, keeps ``warm`` of them ready and closes long-idle spares."""
 
-    def __init__(self, warm: int = 1) -> None:
+    def __init__(self, warm: int = 1, spare_idle_s: float = SPARE_IDLE_S) -> None:
         self._warm = warm
-        self._idle: list[Child] = []
+        self._spare_idle_s = spare_idle_s
+        self._idle: list[tuple[Child, float]] = []
+        """Idle children with when they were handed back, most recent last."""
         self._lock = threading.Lock()
         self._wanted = threading.Event()
         self._closed = False
@@ -122,11 +133,13 @@ class ChildPool:
         self._wanted.set()
 
     def take(self) -> Child:
-        """A ready child: an idle one, or (if none) a new one started now."""
+        """A ready child: the one handed back last, or (if none is idle) a new one started now."""
         while True:
             with self._lock:
-                child = self._idle.pop() if self._idle else None
-            self._wanted.set()
+                child = self._idle.pop()[0] if self._idle else None
+                short = len(self._idle) < self._warm
+            if short:
+                self._wanted.set()
             if child is None:
                 child = self._start()
                 if child is None:
@@ -138,8 +151,8 @@ class ChildPool:
 
     def give_back(self, child: Child) -> None:
         with self._lock:
-            if not self._closed and child.alive and len(self._idle) < self._warm:
-                self._idle.append(child)
+            if not self._closed and child.alive:
+                self._idle.append((child, time.monotonic()))
                 return
         child.close(1.0)
 
@@ -147,12 +160,16 @@ class ChildPool:
         child.kill()
         self._wanted.set()
 
+    def idle_count(self) -> int:
+        with self._lock:
+            return len(self._idle)
+
     def close(self, timeout_s: float = 2.0) -> None:
         with self._lock:
             self._closed = True
             idle, self._idle = self._idle, []
         self._wanted.set()
-        for child in idle:
+        for child, _ in idle:
             child.close(timeout_s)
         self._thread.join(timeout_s)
 
@@ -164,10 +181,21 @@ class ChildPool:
         child.kill()
         return None
 
+    def _retire_spares(self) -> None:
+        """Close the children beyond ``warm`` that have been idle for ``spare_idle_s``."""
+        cutoff = time.monotonic() - self._spare_idle_s
+        with self._lock:
+            retired = []
+            while len(self._idle) > self._warm and self._idle[0][1] < cutoff:
+                retired.append(self._idle.pop(0)[0])
+        for child in retired:
+            child.close(1.0)
+
     def _keep_warm(self) -> None:
         while True:
-            self._wanted.wait()
+            self._wanted.wait(self._spare_idle_s / 2)
             self._wanted.clear()
+            self._retire_spares()
             while True:
                 with self._lock:
                     if self._closed or len(self._idle) >= self._warm:
@@ -179,7 +207,7 @@ class ChildPool:
                     if self._closed:
                         closing = child
                     else:
-                        self._idle.append(child)
+                        self._idle.insert(0, (child, time.monotonic()))
                         closing = None
                 if closing is not None:
                     closing.close(1.0)

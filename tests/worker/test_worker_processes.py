@@ -157,6 +157,12 @@ def test_a_frozen_worker_stops_its_task_at_the_first_step_after_it_resumes(
         held = web.runs.submit("sleepy", {**LONG, "step_s": 0.2, "log": str(log)}, "ann")
         first = running(web, held)
         assert str(frozen.pid) not in (first.progress_message or "")
+        # Freeze a task that is working, not one still waiting for a worker process to
+        # finish importing torch (seconds on a loaded machine).
+        deadline = time.monotonic() + 300
+        while not _log_times(log, "work"):
+            assert time.monotonic() < deadline, "the task never began"
+            time.sleep(0.05)  # polling another process's file, not synchronising threads
         waiting = web.runs.submit("sleepy", {"steps": 40, "step_s": 0.05}, "bob")
         # The worker and its task process, as a VM pause would.
         stopped_at = _freeze_between_transactions(database_url, frozen.pid)

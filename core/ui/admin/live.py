@@ -50,7 +50,7 @@ def live_table(snapshot: dict[str, GroupSnapshot], counts: dict[str, RunCounts])
 @st.fragment(run_every=1)
 def show_live(app: App, actor: Actor) -> None:
     now = utcnow()
-    snapshot = app.limiter.snapshot()
+    snapshot = app.occupancy.snapshot()
     if not snapshot:
         st.info("There are no groups yet; create one under Groups.")
         return

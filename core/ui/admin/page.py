@@ -54,7 +54,7 @@ def show_admin_page(app: App) -> None:
     actor = page_actor(app)
     if actor is None:
         return
-    service = GroupService(app.engine, app.groups, app.limiter)
+    service = GroupService(app.engine, app.groups, app.occupancy)
     section = st.segmented_control(
         "Section",
         SECTIONS,
@@ -66,7 +66,7 @@ def show_admin_page(app: App) -> None:
     if section == "Live":
         show_live(app, actor)
     elif section == "Groups":
-        show_group_editor(service, actor, app.limiter.snapshot())
+        show_group_editor(service, actor, app.occupancy.snapshot())
     elif section == "Tasks":
         show_task_assignments(app, actor, [record.name for record in service.groups()])
     elif section == "History":
