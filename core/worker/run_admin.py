@@ -18,9 +18,10 @@ Moving a run to the head lowers its ``queue_order`` below the group's
 lowest. Claims follow that order (core/worker/claims.py), but runs already
 claimed are waiting in the limiter's queue with tickets ahead of it; those
 are asked back (``requeue_requested_at``): their dispatchers leave the
-limiter's queue and give them back unclaimed, and they are claimed again,
-behind the moved run. A run that was granted its slot before its
-dispatcher noticed keeps it (it was first in line anyway) and starts.
+limiter's queue and give them back unclaimed, and once every one of them is
+back the group is claimed again, in the new order. A run granted its slot
+in the meantime is refused its start (``store.start``) and given back too,
+so the slot goes to the moved run.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from core.auth import Actor, require_admin
 from core.shared_limiter import store as limiter_store
 from core.shared_limiter.database import LimiterDatabase
+from core.worker import claims
 from core.worker.claims import QUEUE_ORDER
 from core.worker.store import RUNS, clock
 from db.models import AuditEvent
@@ -147,6 +149,7 @@ class RunAdmin:
         """Put a queued run first in its group's queue (see the module's note on claimed runs)."""
         require_admin(actor)
         with self._db.write() as connection:
+            claims.serialise(connection)  # no claim reads the queue halfway through the move
             run = _run(connection, run_id)
             if run.status != "queued" or run.cancel_requested_at is not None:
                 raise RunActionRefused("That run is not waiting any more, so it cannot be moved.")

@@ -34,11 +34,6 @@ def run_events(app) -> list[tuple[str, str, str, str]]:
     ]
 
 
-@pytest.mark.skip(
-    reason="flaky in the merged tree: after move-to-head the promoted run, asked back and "
-    "claimed again, sometimes never starts (a race in the dispatcher's requeue; issue 12's "
-    "note). Passed alone on its branch."
-)
 def test_an_admin_cancels_removes_promotes_and_clears(app):
     running_id = app.runs.submit("sleepy", LONG, "ann")
     running(app, running_id)
