@@ -172,9 +172,7 @@ def claim(
         .order_by(*QUEUE_ORDER)
     ).all()
     return [
-        ClaimedRun(
-            r.id, r.group_name, r.task, r.owner, dict(r.params or {}), r.max_run_s, r.inputs
-        )
+        ClaimedRun(r.id, r.group_name, r.task, r.owner, dict(r.params or {}), r.max_run_s, r.inputs)
         for r in rows
     ]
 

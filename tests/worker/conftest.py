@@ -23,7 +23,9 @@ def module_app(tmp_path_factory) -> Iterator[App]:
                 database_url=url,
                 cancel_grace_s=1.0,
                 result_max_bytes=16 * 1024**2,
-                lease_ttl_s=6.0,
+                # The default lease: no test here measures its expiry (test_worker_processes
+                # does, with its own), and a 6 s one ran out at load 33, recording runs lost.
+                lease_ttl_s=Settings().lease_ttl_s,
                 admin_password="letmein-letmein",
             )
         )

@@ -120,4 +120,3 @@ def test_the_sweep_gives_back_a_dead_workers_asked_back_run_without_the_flag(db)
     assert claim(db, "worker-two") == [dan, bob]
     with db.write() as connection:  # the new holder may start them: nothing asks them back
         assert store.start(connection, dan, "worker-two", store.clock(connection), "h", 1)
-
