@@ -26,7 +26,7 @@ from core.auth import Actor, NotAuthorized
 from core.tasks import registry
 from core.ui.admin.format import seconds
 from core.ui.wording import plain
-from core.worker.fleet_view import QueuedRow, WorkerRow, active_runs, workers
+from core.worker.fleet_view import QueuedRow, WorkerRow, workers
 from core.worker.run_admin import QueueChanged, RunActionRefused, RunAdmin
 from db.models import utcnow
 
@@ -219,9 +219,8 @@ def _show_confirmation(
         st.rerun()
 
 
-def show_runs(app: App, actor: Actor) -> None:
-    with app.runs_db.read() as connection:
-        runs = active_runs(connection)
+def show_runs(app: App, actor: Actor, runs: list[QueuedRow]) -> None:
+    """``runs`` as ``fleet_view.active_runs`` reads them, grouped, with their buttons."""
     st.markdown("**Runs now** — running and waiting, in each group's order")
     _show_notice()
     if not runs:
