@@ -24,15 +24,20 @@ So, with the shared limiter (``fleet_order``), a group is claimable only
 while every run already claimed in it and still queued holds its ticket:
 the next claim waits (one dispatcher tick) until the previous claimer has
 entered the limiter, and ticket order is claim order is queue order.
-Claims are serialised fleet-wide to make that check safe: SQLite's write
-transactions already are (``BEGIN IMMEDIATE``), PostgreSQL takes a
-transaction-scoped advisory lock. The cost is one short wait per claim,
-not per run of a worker that claims several at once.
+Claims (and an admin's reordering, core/worker/run_admin.py) are serialised
+fleet-wide to make that check safe: SQLite's write transactions already are
+(``BEGIN IMMEDIATE``), PostgreSQL takes a transaction-scoped advisory lock
+(``serialise``). The cost is one short wait per claim, not per run of a
+worker that claims several at once.
 
 A claimed, still waiting run can be asked back (``requeue_requested_at``,
 set by an admin reordering its queue): its dispatcher leaves the limiter's
 queue and gives the run back unclaimed, so it is claimed again in the new
-order. ``start`` refuses such a run, so it cannot begin meanwhile.
+order. ``start`` refuses such a run, so it cannot begin meanwhile. Each run
+is given back by its own thread, at its own moment; a group is therefore not
+claimable while any of its runs is still asked back and claimed, or the
+first ones given back would be claimed again (and enter the limiter) ahead
+of the run moved to the head, which was given back a moment later.
 """
 
 from __future__ import annotations
@@ -204,12 +209,37 @@ def end_overdue(connection: Connection, groups: Collection[str] | None, now: dat
     return ended
 
 
+def serialise(connection: Connection) -> None:
+    """Make this transaction the only one claiming or reordering until it ends.
+
+    SQLite's write transactions already are; on PostgreSQL this takes the
+    advisory lock every claim takes, so a claim never reads a queue that a
+    reordering is halfway through.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK})
+
+
 def _groups_awaiting_tickets(connection: Connection) -> set[str]:
     """Groups with a claimed, queued run that has not entered the shared limiter yet."""
     has_ticket = exists().where(TICKETS.c.run_id == RUNS.c.id)
     rows = connection.execute(
         select(func.lower(RUNS.c.group_name))
         .where(RUNS.c.status == "queued", RUNS.c.worker_id.is_not(None), ~has_ticket)
+        .distinct()
+    )
+    return set(rows.scalars())
+
+
+def _groups_being_reordered(connection: Connection) -> set[str]:
+    """Groups with a run asked back that its dispatcher has not given back yet."""
+    rows = connection.execute(
+        select(func.lower(RUNS.c.group_name))
+        .where(
+            RUNS.c.status == "queued",
+            RUNS.c.worker_id.is_not(None),
+            RUNS.c.requeue_requested_at.is_not(None),
+        )
         .distinct()
     )
     return set(rows.scalars())
@@ -228,14 +258,17 @@ def claim(
 
     Per group at most what ``_rooms`` allows, counted again inside this
     (serialised) transaction so that two dispatchers cannot both fill the
-    same room; across groups in queue order.
+    same room; across groups in queue order. A group being reordered (an
+    admin moved a run to the head and runs are still being given back) is
+    claimed once they all are, so they are claimed again in the new order.
     """
-    if fleet_order and connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK})
+    serialise(connection)
     rooms, _ = _rooms(connection, groups, clock(connection))
+    blocked = _groups_being_reordered(connection)
     if fleet_order:
-        for group in _groups_awaiting_tickets(connection):
-            rooms.pop(group, None)
+        blocked |= _groups_awaiting_tickets(connection)
+    for group in blocked:
+        rooms.pop(group, None)
     candidates: list[Any] = []  # rows of (id, queue_order, enqueued_at)
     for group, room in rooms.items():
         query = (
@@ -244,8 +277,6 @@ def claim(
             .order_by(*QUEUE_ORDER)
             .limit(room)
         )
-        if not fleet_order and connection.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
         candidates += connection.execute(query).all()
     candidates.sort(key=lambda row: (row.queue_order, _utc(row.enqueued_at), row.id))
     ids = [row.id for row in candidates[:most]]
@@ -273,9 +304,7 @@ def claim(
         .order_by(*QUEUE_ORDER)
     ).all()
     return [
-        ClaimedRun(
-            r.id, r.group_name, r.task, r.owner, dict(r.params or {}), r.max_run_s, r.inputs
-        )
+        ClaimedRun(r.id, r.group_name, r.task, r.owner, dict(r.params or {}), r.max_run_s, r.inputs)
         for r in rows
     ]
 

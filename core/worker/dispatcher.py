@@ -326,11 +326,12 @@ class Dispatcher:
     def _ended_waiting(self, entry: _Active) -> None:
         if entry.reason in ("shutdown", "requeue"):
             with self._db.write() as connection:
-                store.unclaim(connection, [entry.run.id], self.worker_id)
-        else:
-            # A cancel (or a start refused because of one). A reclaimed run
-            # is not ours any more and the conditional write changes nothing.
-            self._finish(entry, "cancelled", CANCELLED_WHILE_WAITING)
+                if store.unclaim(connection, [entry.run.id], self.worker_id):
+                    return
+        # A cancel (or a start refused because of one), also one asked for
+        # after the run was asked back. A run that is not ours any more (the
+        # sweep gave it to another worker) is untouched: the write is conditional.
+        self._finish(entry, "cancelled", CANCELLED_WHILE_WAITING)
 
     def _execute(self, entry: _Active) -> None:
         run = entry.run

@@ -2,7 +2,8 @@
 
 Two queries per refresh, whatever the number of runs: the workers that have
 not stopped (with their runs now counted in the same query), and the
-active runs of every group in queue order.
+active runs of every group in queue order, each with its owner's name as
+people read it (a guest's chosen name comes in the same query).
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ from typing import Any, overload
 
 from sqlalchemy import Connection, func, select
 
+from core.identity import GUEST_PREFIX, USER_PREFIX, guest_label
 from core.worker.claims import QUEUE_ORDER
 from core.worker.store import RUNS, WORKERS
+from db.models import GuestProfile
+
+PROFILES = GuestProfile.__table__
 
 STOPPED_SHOWN_S = 600.0
 """A worker that stopped answering stays listed this long (as "not answering"), then drops off."""
@@ -81,6 +86,22 @@ def workers(connection: Connection, now: datetime) -> list[WorkerRow]:
     return out
 
 
+def owner_label(owner: str, chosen: str | None = None) -> str:
+    """An owner id as people read it: a guest's chosen name, else a short label.
+
+    Signed-in people's names are not stored with their runs (only their
+    stable id), so they read as "signed-in user" and the id's first digits,
+    enough to tell two apart in one queue.
+    """
+    if chosen:
+        return chosen
+    if owner.startswith(GUEST_PREFIX):
+        return guest_label(owner)
+    if owner.startswith(USER_PREFIX):
+        return f"signed-in user {owner.removeprefix(USER_PREFIX)[:6]}"
+    return owner or "nobody"
+
+
 @dataclass(frozen=True)
 class QueuedRow:
     id: str
@@ -90,6 +111,8 @@ class QueuedRow:
     status: str
     task: str
     owner: str
+    owner_name: str
+    """``owner`` as people read it (``owner_label``)."""
     params: dict[str, Any]
     host: str
     device: str
@@ -103,8 +126,9 @@ def active_runs(connection: Connection) -> list[QueuedRow]:
         select(
             RUNS.c.id, RUNS.c.group_name, RUNS.c.status, RUNS.c.task, RUNS.c.owner,
             RUNS.c.params, RUNS.c.host, RUNS.c.device, RUNS.c.enqueued_at,
-            RUNS.c.started_at, RUNS.c.cancel_requested_at,
+            RUNS.c.started_at, RUNS.c.cancel_requested_at, PROFILES.c.display_name,
         )
+        .select_from(RUNS.outerjoin(PROFILES, PROFILES.c.owner == RUNS.c.owner))
         .where(RUNS.c.status.in_(("queued", "running")))
         .order_by(*QUEUE_ORDER)
     ).all()  # fmt: skip
@@ -123,6 +147,7 @@ def active_runs(connection: Connection) -> list[QueuedRow]:
                 row.status,
                 row.task,
                 row.owner,
+                owner_label(row.owner, row.display_name),
                 dict(row.params or {}),
                 row.host,
                 row.device,

@@ -6,9 +6,9 @@ per run: the actor, the action, the group, and the run's id, task and owner
 in ``before``/``after``) in ONE transaction, so the log never claims an
 action that did not happen. The run's owner reads what was done in a
 sentence naming the admin and the time ("Cancelled by admin alice at 14:02
-UTC."): a stopped run's ``error`` (through ``stop_sentence``, which the
-dispatcher's final write prefers for a cancel), or ``admin_note`` on a run
-that goes on.
+UTC.", or "by the admin" for the password admin, named "admin"): a stopped
+run's ``error`` (through ``stop_sentence``, which the dispatcher's final
+write prefers for a cancel), or ``admin_note`` on a run that goes on.
 
 Stopping a run the dispatcher holds is a request it carries out (the task
 stops at its next progress step, or its process is killed after the grace
@@ -18,9 +18,10 @@ Moving a run to the head lowers its ``queue_order`` below the group's
 lowest. Claims follow that order (core/worker/claims.py), but runs already
 claimed are waiting in the limiter's queue with tickets ahead of it; those
 are asked back (``requeue_requested_at``): their dispatchers leave the
-limiter's queue and give them back unclaimed, and they are claimed again,
-behind the moved run. A run that was granted its slot before its
-dispatcher noticed keeps it (it was first in line anyway) and starts.
+limiter's queue and give them back unclaimed, and once every one of them is
+back the group is claimed again, in the new order. A run granted its slot
+in the meantime is refused its start (``store.start``) and given back too,
+so the slot goes to the moved run.
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from core.auth import Actor, require_admin
+from core.auth import ADMIN_NAME, Actor, require_admin
 from core.shared_limiter import store as limiter_store
 from core.shared_limiter.database import LimiterDatabase
+from core.worker import claims
 from core.worker.claims import QUEUE_ORDER
 from core.worker.store import RUNS, clock
 from db.models import AuditEvent
@@ -50,6 +52,11 @@ class QueueChanged(RunActionRefused):
 
 def _at(moment: datetime) -> str:
     return moment.strftime("%H:%M UTC")
+
+
+def _by(actor: Actor) -> str:
+    """Who did it, as the owner reads it: "by admin alice", not "by admin admin"."""
+    return "by the admin" if actor.name == ADMIN_NAME else f"by admin {actor.name}"
 
 
 def _run(connection: Connection, run_id: str):
@@ -131,8 +138,9 @@ class RunAdmin:
             limiter_store.lock_group(connection, name=group)
             ids = self._queued(connection, group)
             if len(ids) != expected:
+                held = f"{len(ids)} run" if len(ids) == 1 else f"{len(ids)} runs"
                 raise QueueChanged(
-                    f"The queue of {group} now holds {len(ids)} run(s), not {expected}; "
+                    f"The queue of group {group} now holds {held}, not {expected}; "
                     "nothing was removed. Confirm again to clear it."
                 )
             for run_id in ids:
@@ -147,6 +155,7 @@ class RunAdmin:
         """Put a queued run first in its group's queue (see the module's note on claimed runs)."""
         require_admin(actor)
         with self._db.write() as connection:
+            claims.serialise(connection)  # no claim reads the queue halfway through the move
             run = _run(connection, run_id)
             if run.status != "queued" or run.cancel_requested_at is not None:
                 raise RunActionRefused("That run is not waiting any more, so it cannot be moved.")
@@ -161,9 +170,7 @@ class RunAdmin:
                 .where(RUNS.c.id == run.id)
                 .values(
                     queue_order=(lowest or 0.0) - 1.0,
-                    admin_note=(
-                        f"Moved to the head of the queue by admin {actor.name} at {_at(now)}."
-                    ),
+                    admin_note=f"Moved to the head of the queue {_by(actor)} at {_at(now)}.",
                 )
             )
             connection.execute(
@@ -197,7 +204,7 @@ class RunAdmin:
     @staticmethod
     def _stop(connection: Connection, actor: Actor, run, action: str, what: str) -> None:
         now = clock(connection)
-        sentence = f"{what} by admin {actor.name} at {_at(now)}."
+        sentence = f"{what} {_by(actor)} at {_at(now)}."
         unclaimed_queued = run.status == "queued" and run.worker_id is None
         if unclaimed_queued:  # nobody holds it: end it here
             ended = connection.execute(

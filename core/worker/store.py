@@ -184,12 +184,21 @@ def finish(
 
 
 def unclaim(connection: Connection, run_ids: Sequence[str], worker_id: str) -> int:
-    """Give queued runs back to the queue, keeping their place (their enqueued_at)."""
+    """Give queued runs back to the queue, keeping their place (their enqueued_at).
+
+    A run someone asked to cancel meanwhile is not given back: its holder
+    records it cancelled instead (nobody would claim it only to cancel it).
+    """
     if not run_ids:
         return 0
     result = connection.execute(
         update(RUNS)
-        .where(RUNS.c.id.in_(run_ids), RUNS.c.worker_id == worker_id, RUNS.c.status == "queued")
+        .where(
+            RUNS.c.id.in_(run_ids),
+            RUNS.c.worker_id == worker_id,
+            RUNS.c.status == "queued",
+            RUNS.c.cancel_requested_at.is_(None),
+        )
         .values(worker_id=None, lease_expires_at=None, requeue_requested_at=None)
     )
     return result.rowcount
@@ -244,7 +253,8 @@ def sweep(connection: Connection, now: datetime) -> tuple[int, int]:
     """Any process's clean-up: (running runs recorded lost, queued runs given back).
 
     A running run whose lease expired belongs to a worker that died or froze;
-    a queued run claimed by such a worker goes back to the queue in its place.
+    a queued run claimed by such a worker goes back to the queue in its place
+    (given back, as its worker would have if it had been asked back).
     Only durable runs (with a lease) are touched.
     """
     expired = and_(RUNS.c.lease_expires_at.is_not(None), RUNS.c.lease_expires_at < now)
@@ -256,7 +266,7 @@ def sweep(connection: Connection, now: datetime) -> tuple[int, int]:
     returned = connection.execute(
         update(RUNS)
         .where(RUNS.c.status == "queued", expired)
-        .values(worker_id=None, lease_expires_at=None)
+        .values(worker_id=None, lease_expires_at=None, requeue_requested_at=None)
     ).rowcount
     return lost, returned
 

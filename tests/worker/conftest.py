@@ -6,30 +6,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.app import App, start_app
-from core.settings import Settings
-from db.engine import dispose_engines
+from core.app import App
 from tests.support.database import sqlite_url
-from tests.worker.support import TEST_TASKS, set_group
+from tests.worker.support import set_group, started_app
 
 
 @pytest.fixture(scope="module")
 def module_app(tmp_path_factory) -> Iterator[App]:
-    url = sqlite_url(tmp_path_factory.mktemp("worker"))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TASKGATE_TASK_MODULES", TEST_TASKS)  # here and in the worker processes
-        started = start_app(
-            Settings(
-                database_url=url,
-                cancel_grace_s=1.0,
-                result_max_bytes=16 * 1024**2,
-                lease_ttl_s=6.0,
-                admin_password="letmein-letmein",
-            )
-        )
-        yield started
-        started.close()
-    dispose_engines()
+    yield from started_app(sqlite_url(tmp_path_factory.mktemp("worker")))
 
 
 @pytest.fixture

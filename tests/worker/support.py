@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+import pytest
 from sqlmodel import Session, select
 
-from core.app import App
+from core.app import App, start_app
+from core.settings import Settings
 from core.worker import codec
 from core.worker import store as worker_store
+from db.engine import dispose_engines
+from db.migrate import upgrade
 from db.models import ConcurrencyGroup, TaskRun
+from tests.support.database import POSTGRES_URL_VARIABLE, postgres_base_url, postgres_schema_url
+from tests.support.optional import skip_unless_available
 
 TEST_TASKS = "tests.support.worker_tasks"
 WAIT_S = 60.0
@@ -63,3 +69,36 @@ def set_group(app: App, name: str, **settings) -> None:
         session.add(row)
         session.commit()
     app.groups.refresh()
+
+
+def started_app(url: str) -> Iterator[App]:
+    """An App with its embedded dispatcher on ``url``, closed afterwards (a fixture's body)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TASKGATE_TASK_MODULES", TEST_TASKS)  # here and in the worker processes
+        started = start_app(
+            Settings(
+                database_url=url,
+                cancel_grace_s=1.0,
+                result_max_bytes=16 * 1024**2,
+                # The default lease: no test here measures its expiry (test_worker_processes
+                # does, with its own), and a 6 s one ran out at load 33, recording runs lost.
+                lease_ttl_s=Settings().lease_ttl_s,
+                admin_password="letmein-letmein",
+            )
+        )
+        yield started
+        started.close()
+    dispose_engines()
+
+
+def postgres_app() -> Iterator[App]:
+    """``started_app`` on a migrated schema of its own (skips without a server, fails in CI)."""
+    base = postgres_base_url()
+    skip_unless_available(
+        "postgres",
+        base is not None,
+        f"set {POSTGRES_URL_VARIABLE}=postgresql+psycopg://USER@HOST:5432/DB to run it",
+    )
+    with postgres_schema_url(base) as url:
+        upgrade(url)
+        yield from started_app(url)

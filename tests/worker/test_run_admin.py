@@ -1,24 +1,38 @@
 """An admin acts on runs: cancel a running one, remove, promote, clear; a non-admin cannot.
 
-Real App (SQLite, the embedded dispatcher and its worker processes); every
-wait is on a row, bounded.
+Real App (the embedded dispatcher and its worker processes) on SQLite and on
+PostgreSQL, whose claims take an advisory lock instead of SQLite's write
+lock; every wait is on a row, bounded.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from sqlmodel import Session, select
 
+from core.app import App
 from core.auth import Actor, NotAuthorized
 from core.ui.run_widget import waiting_sentence
 from core.worker.run_admin import QueueChanged, RunActionRefused
 from db.models import AuditEvent
-from tests.worker.support import finished, run_row, running, wait_for
+from tests.support.database import sqlite_url
+from tests.worker.support import finished, postgres_app, run_row, running, started_app, wait_for
 
 ALICE = Actor("alice", is_admin=True)
 MALLORY = Actor("mallory")
 LONG = {"steps": 2000, "step_s": 0.05}
-ADMIN_SENTENCE = r"by admin alice at \d\d:\d\d UTC\.$"
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def module_app(request, tmp_path_factory) -> Iterator[App]:
+    if request.param == "sqlite":
+        yield from started_app(sqlite_url(tmp_path_factory.mktemp("worker")))
+    else:
+        yield from postgres_app()
 
 
 def audit(app) -> list[AuditEvent]:
@@ -34,11 +48,6 @@ def run_events(app) -> list[tuple[str, str, str, str]]:
     ]
 
 
-@pytest.mark.skip(
-    reason="flaky in the merged tree: after move-to-head the promoted run, asked back and "
-    "claimed again, sometimes never starts (a race in the dispatcher's requeue; issue 12's "
-    "note). Passed alone on its branch."
-)
 def test_an_admin_cancels_removes_promotes_and_clears(app):
     running_id = app.runs.submit("sleepy", LONG, "ann")
     running(app, running_id)

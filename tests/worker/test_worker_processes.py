@@ -153,42 +153,40 @@ def test_a_frozen_worker_stops_its_task_at_the_first_step_after_it_resumes(
     web, database_url, tmp_path
 ):
     log = tmp_path / "frozen-task.log"
-    with worker(database_url, tmp_path, "frozen") as frozen, worker(database_url, tmp_path, "b"):
+    # "b" starts once the run is held, so that the frozen worker is the one holding it;
+    # the freeze comes once its task is at work (not while its process is still starting).
+    with worker(database_url, tmp_path, "frozen") as frozen:
         held = web.runs.submit("sleepy", {**LONG, "step_s": 0.2, "log": str(log)}, "ann")
-        first = running(web, held)
+        first = wait_for(web, held, lambda row: "in pid" in (row.progress_message or ""), "at work")
+        assert first.pid == frozen.pid
         assert str(frozen.pid) not in (first.progress_message or "")
-        # Freeze a task that is working, not one still waiting for a worker process to
-        # finish importing torch (seconds on a loaded machine).
-        deadline = time.monotonic() + 300
-        while not _log_times(log, "work"):
-            assert time.monotonic() < deadline, "the task never began"
-            time.sleep(0.05)  # polling another process's file, not synchronising threads
-        waiting = web.runs.submit("sleepy", {"steps": 40, "step_s": 0.05}, "bob")
-        # The worker and its task process, as a VM pause would.
-        stopped_at = _freeze_between_transactions(database_url, frozen.pid)
-        row = wait_for(web, held, lambda row: row.status == "lost", "lost")
-        took_over = running(web, waiting)
-        resumed_at = time.time()
-        os.killpg(frozen.pid, signal.SIGCONT)
-        deadline = time.monotonic() + 60
-        while not _log_times(log, "stopped"):
-            assert time.monotonic() < deadline, "the resumed task never stopped"
-            time.sleep(0.05)  # polling another process's file, not synchronising threads
-        task_stopped_at = _log_times(log, "stopped")[0]
-        next_started = took_over.started_at.timestamp()
-        # Both runs executing at once: after the frozen one resumed, until it stopped.
-        overlap_s = max(0.0, task_stopped_at - max(next_started, resumed_at))
-        print(f"\n[{web.engine.dialect.name}] frozen {resumed_at - stopped_at:.2f} s; "
-              f"lost after {row.finished_at.timestamp() - stopped_at:.2f} s; next run started "
-              f"{next_started - stopped_at:.2f} s after the freeze; resumed task stopped "
-              f"{task_stopped_at - resumed_at:.3f} s after SIGCONT; "
-              f"overlap: {overlap_s:.3f} s")  # fmt: skip
-        assert finished(web, waiting).status == "succeeded"
-        final = run_row(web, held)
-        assert (
-            final.status == "lost"
-            and final.error in (LEASE_LOST, FENCED)
-            or ("stopped renewing its lease" in (final.error or ""))
-        )
-        work_after_resume = [t for t in _log_times(log, "work") if t > resumed_at]
-        assert work_after_resume == [], "no step may begin after the worker resumed"
+        with worker(database_url, tmp_path, "b"):
+            waiting = web.runs.submit("sleepy", {"steps": 40, "step_s": 0.05}, "bob")
+            # The worker and its task process, as a VM pause would.
+            stopped_at = _freeze_between_transactions(database_url, frozen.pid)
+            row = wait_for(web, held, lambda row: row.status == "lost", "lost")
+            took_over = running(web, waiting)
+            resumed_at = time.time()
+            os.killpg(frozen.pid, signal.SIGCONT)
+            deadline = time.monotonic() + 60
+            while not _log_times(log, "stopped"):
+                assert time.monotonic() < deadline, "the resumed task never stopped"
+                time.sleep(0.05)  # polling another process's file, not synchronising threads
+            task_stopped_at = _log_times(log, "stopped")[0]
+            next_started = took_over.started_at.timestamp()
+            # Both runs executing at once: after the frozen one resumed, until it stopped.
+            overlap_s = max(0.0, task_stopped_at - max(next_started, resumed_at))
+            print(f"\n[{web.engine.dialect.name}] frozen {resumed_at - stopped_at:.2f} s; "
+                  f"lost after {row.finished_at.timestamp() - stopped_at:.2f} s; next run started "
+                  f"{next_started - stopped_at:.2f} s after the freeze; resumed task stopped "
+                  f"{task_stopped_at - resumed_at:.3f} s after SIGCONT; "
+                  f"overlap: {overlap_s:.3f} s")  # fmt: skip
+            assert finished(web, waiting).status == "succeeded"
+            final = run_row(web, held)
+            assert (
+                final.status == "lost"
+                and final.error in (LEASE_LOST, FENCED)
+                or ("stopped renewing its lease" in (final.error or ""))
+            )
+            work_after_resume = [t for t in _log_times(log, "work") if t > resumed_at]
+            assert work_after_resume == [], "no step may begin after the worker resumed"

@@ -2,15 +2,16 @@
 
 Only this fragment reruns each second, not the page, so the editor's forms
 keep what the admin is typing. Each tick costs the limiter's snapshot, one
-count of the last hour's runs, and one query bucketing the last 15 minutes
-of samples (under a thousand rows per group, through the timestamp index);
-the charts end with the snapshot itself, so they show a run the moment it
-starts.
+read of the active runs (for the table's oldest waits and the runs with
+their buttons), one of the workers, one count of the last hour's runs, and
+one query bucketing the last 15 minutes of samples (under a thousand rows
+per group, through the timestamp index); the charts end with the snapshot
+itself, so they show a run the moment it starts.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pandas as pd
 import streamlit as st
@@ -24,22 +25,43 @@ from core.ui.admin.charts import occupancy_figure, queue_figure
 from core.ui.admin.format import seconds
 from core.ui.admin.run_actions import show_runs, show_workers
 from core.ui.wording import plain
+from core.worker.fleet_view import QueuedRow, active_runs
 from db.models import utcnow
 
 _CHART_CONFIG = {"displayModeBar": False}
 
 
-def live_table(snapshot: dict[str, GroupSnapshot], counts: dict[str, RunCounts]) -> pd.DataFrame:
+def oldest_waits(runs: list[QueuedRow], now: datetime) -> dict[str, float]:
+    """Each group's longest wait among its waiting runs, keyed by the group's lower-case name.
+
+    From the runs' rows, not the limiter's queue alone: a run given back and
+    claimed again (an admin's move to the head) re-enters the limiter's queue
+    with a fresh start, though its owner has been waiting all along.
+    """
+    waits: dict[str, float] = {}
+    for run in runs:
+        if run.position is not None:
+            key = run.group.lower()
+            waits[key] = max(waits.get(key, 0.0), (now - run.since).total_seconds())
+    return waits
+
+
+def live_table(
+    snapshot: dict[str, GroupSnapshot],
+    counts: dict[str, RunCounts],
+    waits: dict[str, float] | None = None,
+) -> pd.DataFrame:
     rows = []
     for group in sorted(snapshot.values(), key=lambda g: group_sort_key(g.name)):
         done = counts.get(group.name, RunCounts(0, 0))
+        waited = [w for w in (group.oldest_wait_s, (waits or {}).get(group.name.lower())) if w]
         rows.append(
             {
                 "Group": plain(group.name),  # st.table cells are Markdown
                 "Running / limit": f"{group.running} / {group.limit}",
                 "Queued": group.queued,
                 "Paused": "paused" if group.paused else "",
-                "Oldest wait": seconds(group.oldest_wait_s),
+                "Oldest wait": seconds(max(waited) if waited else None),
                 "Runs, last hour": done.runs,
                 "Failed, last hour": done.failures,
             }
@@ -54,9 +76,12 @@ def show_live(app: App, actor: Actor) -> None:
     if not snapshot:
         st.info("There are no groups yet; create one under Groups.")
         return
-    st.table(live_table(snapshot, run_counts(app.engine, now - timedelta(hours=1))))
+    with app.runs_db.read() as connection:
+        runs = active_runs(connection)
+    counts = run_counts(app.engine, now - timedelta(hours=1))
+    st.table(live_table(snapshot, counts, oldest_waits(runs, now)))
     show_workers(app)
-    show_runs(app, actor)
+    show_runs(app, actor, runs)
     series = with_snapshot(occupancy_series(app.engine, LIVE_WINDOW, now), snapshot, now)
     start = now - LIVE_WINDOW.span
     st.markdown(

@@ -2,44 +2,48 @@
 
 Workers: host, device, groups served, runs now, last heartbeat, and the
 device's memory and utilisation where it reports them. Runs: every running
-and waiting run with its place in line, its task's title and its owner as
-people read them, and buttons to cancel a running run, remove or move a
-waiting one, and clear a group's queue (after a confirmation naming how
-many). The buttons call core/worker/run_admin.py, which checks the actor
+and waiting run, one row each, with its place in line, its task's title and
+its owner as people read them, and its buttons at the row's end: Cancel run
+on a running run, Move to head and Remove on a waiting one. Each group's
+heading offers to clear its queue, after a confirmation naming how many
+runs go. The buttons call core/worker/run_admin.py, which checks the actor
 and audits; what it refuses is shown as its sentence.
+
+The view redraws every second, so what an action did is kept for
+``NOTICE_S`` and shown above the runs on each redraw, not only on the next.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from functools import partial
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from core.app import App
 from core.auth import Actor, NotAuthorized
 from core.tasks import registry
 from core.ui.admin.format import seconds
 from core.ui.wording import plain
-from core.worker.fleet_view import QueuedRow, WorkerRow, active_runs, workers
-from core.worker.run_admin import RunActionRefused
+from core.worker.fleet_view import QueuedRow, WorkerRow, workers
+from core.worker.run_admin import QueueChanged, RunActionRefused, RunAdmin
 from db.models import utcnow
 
 _CONFIRM = "admin:clear-confirm"
-_FLASH = "admin:run-flash"
+_NOTICE = "admin:run-notice"
+NOTICE_S = 20.0
+"""How long what an action did stays on screen (the view redraws every second)."""
 GIB = 1024**3
-
-
-def owner_label(owner: str) -> str:
-    """An owner as people read it: a signed-in name as is, a browser session as a guest."""
-    if owner.startswith("session-"):
-        return f"guest {owner.removeprefix('session-')[:8]}"
-    return owner or "nobody"
 
 
 def task_title(key: str) -> str:
     spec = registry.tasks().get(key)
     return spec.title if spec is not None else key
+
+
+def runs_word(count: int) -> str:
+    return f"{count} run" if count == 1 else f"{count} runs"
 
 
 def _device_figures(worker: WorkerRow) -> str:
@@ -82,45 +86,143 @@ def show_workers(app: App) -> None:
     st.dataframe(table, hide_index=True, width="stretch")
 
 
+# what an action did ---------------------------------------------------------------
+def _tell(kind: str, text: str) -> None:
+    st.session_state[_NOTICE] = (kind, text, time.monotonic())
+
+
+def _show_notice() -> None:
+    notice = st.session_state.get(_NOTICE)
+    if notice is None:
+        return
+    kind, text, at = notice
+    if time.monotonic() - at > NOTICE_S:
+        del st.session_state[_NOTICE]
+        return
+    (st.error if kind == "error" else st.success)(text)
+
+
 def _act(action: Callable[[], object], done: str) -> None:
     try:
         action()
     except (RunActionRefused, NotAuthorized) as refused:
-        st.session_state[_FLASH] = ("error", str(refused))
+        _tell("error", plain(str(refused)))
     else:
-        st.session_state[_FLASH] = ("success", done)
+        _tell("success", done)
     st.rerun()
 
 
-def _unlinked(text: str) -> str:
-    """``plain(text)``, with an e-mail address kept from becoming a mailto link.
-
-    Markdown's autolinking ignores backslash escapes; a zero-width space after
-    the ``@`` leaves no domain to link and shows the same characters.
-    """
-    return plain(text).replace("@", "@\u200b")
+# one run --------------------------------------------------------------------------
+def _what(run: QueuedRow) -> str:
+    """E.g. "Train a small classifier of Ann", for the notices (Markdown-safe)."""
+    return f"{plain(task_title(run.task))} of {plain(run.owner_name)}"
 
 
 def _run_line(run: QueuedRow, now) -> str:
-    where = f" on {plain(run.host)} ({plain(run.device)})" if run.status == "running" else ""
-    state = (
-        "cancelling" if run.cancelling
-        else "running" if run.status == "running"
-        else f"#{run.position} in line"
-    )  # fmt: skip
     for_s = seconds((now - run.since).total_seconds())
-    return (
-        f"**{state}** · {plain(task_title(run.task))} · {_unlinked(owner_label(run.owner))} · "
-        f"{'running' if run.status == 'running' else 'waiting'} for {for_s}{where}"
+    about = f"{plain(task_title(run.task))} · {plain(run.owner_name)}"
+    if run.cancelling:
+        return f"**stopping** · {about} · an admin or its owner asked it to stop"
+    if run.status == "running":
+        device = f", {plain(run.device)}" if run.device else ""
+        return f"**running** · {about} · for {for_s} on {plain(run.host)}{device}"
+    return f"**#{run.position} in line** · {about} · waiting {for_s}"
+
+
+def _show_run(area: DeltaGenerator, admin: RunAdmin, actor: Actor, run: QueuedRow, now) -> None:
+    row = area.container(
+        horizontal=True, vertical_alignment="center", gap="small", key=f"admin-run-{run.id}"
     )
+    row.markdown(_run_line(run, now), width="stretch")
+    if run.cancelling:
+        return
+    if run.status == "running":
+        if row.button("Cancel run", key=f"admin:cancel:{run.id}"):
+            _act(
+                lambda: admin.cancel(actor, run.id),
+                f"Cancelling {_what(run)}: it stops at its next step, and its owner is told.",
+            )
+        return
+    if run.position != 1 and row.button("Move to head", key=f"admin:head:{run.id}"):
+        _act(
+            lambda: admin.move_to_head(actor, run.id),
+            f"Moved {_what(run)} to the head of the queue of group {plain(run.group)}.",
+        )
+    if row.button("Remove", key=f"admin:remove:{run.id}"):
+        _act(
+            lambda: admin.remove(actor, run.id),
+            f"Removed {_what(run)} from the queue; its owner is told.",
+        )
 
 
-def show_runs(app: App, actor: Actor) -> None:
-    if flash := st.session_state.pop(_FLASH, None):
-        (st.error if flash[0] == "error" else st.success)(flash[1])
-    with app.runs_db.read() as connection:
-        runs = active_runs(connection)
+# a group's queue ------------------------------------------------------------------
+def _clear(admin: RunAdmin, actor: Actor, group: str, count: int) -> None:
+    """Clear ``group``'s queue of the ``count`` runs the admin confirmed.
+
+    If it holds a different number now, nothing is removed and the
+    confirmation is asked again with the new number.
+    """
+    try:
+        admin.clear_queue(actor, group, count)
+    except QueueChanged as changed:
+        now_waiting = len(admin.queued(group))
+        if now_waiting:
+            st.session_state[_CONFIRM] = (group, now_waiting)
+        _tell("error", plain(str(changed)))
+    except (RunActionRefused, NotAuthorized) as refused:
+        _tell("error", plain(str(refused)))
+    else:
+        _tell(
+            "success",
+            f"Removed {runs_word(count)} from the queue of group {plain(group)}; "
+            "their owners are told.",
+        )
+    st.rerun()
+
+
+def _show_group_heading(area: DeltaGenerator, group: str, runs: list[QueuedRow]) -> None:
+    running = sum(run.status == "running" for run in runs)
+    waiting = sum(run.position is not None for run in runs)
+    heading = area.container(horizontal=True, vertical_alignment="center")
+    heading.markdown(
+        f"**Group {plain(group)}** · {running} running · {waiting} waiting", width="stretch"
+    )
+    pending = st.session_state.get(_CONFIRM)
+    if not waiting or (pending and pending[0] == group):
+        return
+    if heading.button("Clear the queue…", key=f"admin:clear:{group}"):
+        st.session_state[_CONFIRM] = (group, waiting)
+        st.rerun()
+
+
+def _show_confirmation(
+    area: DeltaGenerator, admin: RunAdmin, actor: Actor, group: str, waiting: int
+) -> None:
+    pending = st.session_state.get(_CONFIRM)
+    if not pending or pending[0] != group:
+        return
+    if not waiting:  # nothing left to clear: the question no longer stands
+        del st.session_state[_CONFIRM]
+        return
+    count = pending[1]
+    box = area.container(border=True)
+    box.warning(
+        f"Remove all {runs_word(count)} waiting in group {plain(group)}? "
+        "Each owner sees that an admin removed their run; running runs go on."
+    )
+    buttons = box.container(horizontal=True)
+    if buttons.button(f"Yes, remove {runs_word(count)}", type="primary", key=f"admin:yes:{group}"):
+        del st.session_state[_CONFIRM]
+        _clear(admin, actor, group, count)
+    if buttons.button("Keep them", key=f"admin:keep:{group}"):
+        del st.session_state[_CONFIRM]
+        st.rerun()
+
+
+def show_runs(app: App, actor: Actor, runs: list[QueuedRow]) -> None:
+    """``runs`` as ``fleet_view.active_runs`` reads them, grouped, with their buttons."""
     st.markdown("**Runs now** — running and waiting, in each group's order")
+    _show_notice()
     if not runs:
         st.caption("No run is running or waiting.")
         return
@@ -128,39 +230,9 @@ def show_runs(app: App, actor: Actor) -> None:
     now = utcnow()
     for group in sorted({run.group for run in runs}, key=str.casefold):
         mine = [run for run in runs if run.group == group]
-        waiting = [run for run in mine if run.position is not None]
-        st.markdown(f"*{plain(group)}*")
+        area = st.container(border=True)
+        _show_group_heading(area, group, mine)
+        waiting = sum(run.position is not None for run in mine)
+        _show_confirmation(area, admin, actor, group, waiting)
         for run in mine:
-            line, buttons = st.columns([8, 4])
-            line.markdown(_run_line(run, now))
-            if run.cancelling:
-                continue
-            if run.status == "running":
-                if buttons.button("Cancel", key=f"admin:cancel:{run.id}"):
-                    _act(partial(admin.cancel, actor, run.id), "The run is being cancelled.")
-                continue
-            left, right = buttons.columns(2)
-            if run.position != 1 and left.button("To head", key=f"admin:head:{run.id}"):
-                _act(partial(admin.move_to_head, actor, run.id), "Moved to the head.")
-            if right.button("Remove", key=f"admin:remove:{run.id}"):
-                _act(partial(admin.remove, actor, run.id), "Removed from the queue.")
-        if not waiting:
-            continue
-        pending = st.session_state.get(_CONFIRM)
-        if pending and pending[0] == group:
-            st.warning(
-                f"Remove all {pending[1]} waiting run(s) of {plain(group)}? Their owners are told."
-            )
-            yes, no = st.columns(2)
-            if yes.button(f"Yes, remove {pending[1]}", key=f"admin:clear-yes:{group}"):
-                del st.session_state[_CONFIRM]
-                _act(
-                    partial(admin.clear_queue, actor, group, pending[1]),
-                    f"Removed {pending[1]} waiting run(s).",
-                )
-            if no.button("Keep them", key=f"admin:clear-no:{group}"):
-                del st.session_state[_CONFIRM]
-                st.rerun()
-        elif st.button(f"Clear the queue ({len(waiting)} waiting)", key=f"admin:clear:{group}"):
-            st.session_state[_CONFIRM] = (group, len(waiting))
-            st.rerun()
+            _show_run(area, admin, actor, run, now)
