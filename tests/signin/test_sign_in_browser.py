@@ -139,9 +139,19 @@ def _listed_runs(page) -> list[str]:
 
     (The table itself is drawn on a canvas; the choices name the same runs.)
     """
-    page.get_by_test_id("stSelectbox").first.click()  # "Run one again" may follow it
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     options = page.get_by_role("option")
-    options.first.wait_for(timeout=UI_TIMEOUT_MS)
+    deadline = time.monotonic() + UI_TIMEOUT_MS / 1000
+    while True:
+        # My runs redraws itself while it is live, which can close a list just opened.
+        page.get_by_test_id("stSelectbox").first.click()  # "Run one again" may follow it
+        try:
+            options.first.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            if time.monotonic() > deadline:
+                raise
     labels = options.all_inner_texts()
     page.keyboard.press("Escape")
     return [label.rsplit(" ", 1)[-1] for label in labels]

@@ -13,11 +13,13 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
 from core.auth import Actor
 from core.shared_limiter.database import LimiterDatabase
 from core.worker import claims, store
 from core.worker.run_admin import RunAdmin
+from core.worker.store import GROUPS
 
 ALICE = Actor("alice", is_admin=True)
 WORKER = "worker-one"
@@ -28,6 +30,8 @@ OWNERS = ("bob", "cat", "dan", "eve")
 def db(request) -> Iterator[LimiterDatabase]:
     url = request.getfixturevalue(f"{request.param}_url")
     database = LimiterDatabase(url)
+    with database.write() as connection:  # room for all four: a claim takes limit + 1 at most
+        connection.execute(update(GROUPS).where(GROUPS.c.name == "A").values(limit=4))
     yield database
     database.dispose()
 
@@ -62,7 +66,7 @@ def give_back(db: LimiterDatabase, run_id: str) -> int:
 
 def asked_back(db: LimiterDatabase) -> list[str]:
     with db.read() as connection:
-        return sorted(claims.look(connection, WORKER, None)[2])
+        return sorted(claims.look(connection, WORKER, None, holding=True).to_give_back)
 
 
 def test_the_moved_run_is_claimed_first_whatever_order_the_runs_are_given_back_in(db):

@@ -117,8 +117,13 @@ def _freeze_between_transactions(url: str, pid: int) -> float:
     A process frozen inside a write transaction blocks every other writer (on
     SQLite the whole database, on PostgreSQL the rows it locked) until it
     resumes, and then nobody can record its runs lost: a property of the
-    databases, documented in docs/ARCHITECTURE.md. So the test takes the
-    locks the worker writes under first, freezes it, and lets go.
+    databases, documented in docs/ARCHITECTURE.md. On SQLite the test takes
+    the write lock first, freezes the worker and lets go (SQLite's locks are
+    taken by the client, which is frozen). On PostgreSQL a statement the
+    worker sent before the freeze still runs in its server process and can
+    leave a transaction open, so the test freezes it, asks the server whether
+    any of the worker's connections is inside a transaction, and if so lets
+    it run a moment and tries again.
     """
     path = sqlite_path(url)
     if path is not None:
@@ -133,12 +138,44 @@ def _freeze_between_transactions(url: str, pid: int) -> float:
         return frozen_at
     engine = create_engine(url)
     try:
-        with engine.begin() as connection:
-            connection.execute(text("LOCK TABLE task_run, limiter_ticket IN EXCLUSIVE MODE"))
+        for _ in range(200):
             os.killpg(pid, signal.SIGSTOP)
-            return time.time()
+            frozen_at = time.time()
+            with engine.connect() as connection:
+                busy = connection.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE client_port = ANY(:ports) AND state <> 'idle'"
+                    ),
+                    {"ports": sorted(_tcp_ports(pid))},
+                ).scalar()
+            if not busy:
+                return frozen_at
+            os.killpg(pid, signal.SIGCONT)
+            time.sleep(0.05)  # letting another process finish its transaction, not syncing
+        pytest.fail("the worker was inside a transaction at every try")
     finally:
         engine.dispose()
+
+
+def _tcp_ports(pid: int) -> set[int]:
+    """The local TCP ports of the process's sockets (its database connections)."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                if fields[9] in inodes:
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
 
 
 def _log_times(path: Path, what: str) -> list[float]:
