@@ -45,4 +45,4 @@ def test_the_oldest_wait_is_the_longest_of_the_rows_and_the_limiters_queue():
     table = live_table(
         {"A": snapshot("A", 2.0), "B": snapshot("B", 7.0), "C": snapshot("C", None)}, {}, waits
     )
-    assert list(table["Oldest wait"]) == ["40 s", "7.0 s", "–"]
+    assert list(table["Oldest wait"]) == ["40.0 s", "7.0 s", "–"]
