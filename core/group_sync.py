@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from core.limiter import GroupConfig, LimiterBackend
 from core.limiter.config import config_of
-from db.models import ConcurrencyGroup, TaskRun
+from db.models import ConcurrencyGroup, TaskRun, group_name_key
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class GroupSync:
                 rows = session.exec(
                     select(TaskRun.started_at, TaskRun.finished_at)
                     .where(
-                        TaskRun.group_name == config.name,
+                        TaskRun.group_key == group_name_key(config.name),
                         TaskRun.status == "succeeded",
                         col(TaskRun.started_at).is_not(None),
                     )

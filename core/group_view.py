@@ -78,19 +78,10 @@ class GroupView:
                 return self._queues
             with self._engine.connect() as connection:
                 rows = connection.execute(
-                    select(RUNS.c.group_name, func.count(), func.min(RUNS.c.enqueued_at))
+                    select(RUNS.c.group_key, func.count(), func.min(RUNS.c.enqueued_at))
                     .where(RUNS.c.status == "queued")
-                    .group_by(RUNS.c.group_name)
+                    .group_by(RUNS.c.group_key)
                 ).all()
-            # Folded here, not by SQL's lower(), which folds ASCII only on SQLite (Äx, äx).
-            queues: dict[str, tuple[int, datetime | None]] = {}
-            for group, count, oldest in rows:
-                total, first = queues.get(group_name_key(group), (0, None))
-                oldest = _utc(oldest)
-                queues[group_name_key(group)] = (
-                    total + count,
-                    oldest if first is None else min(first, oldest),
-                )
-            self._queues = queues
+            self._queues = {key: (count, _utc(oldest)) for key, count, oldest in rows}
             self._read_at = self._clock()
             return self._queues

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from core.limiter.queue_eta import RunningRun, estimate_wait
 from core.worker.claims import QUEUE_ORDER
-from db.models import TaskRun
+from db.models import TaskRun, group_name_key
 
 RUNS = TaskRun.__table__
 RECENT = 10
@@ -92,13 +92,13 @@ class Line:
 
 
 def lines(connection: Connection, groups: Iterable[str]) -> dict[str, Line]:
-    """Each group's line (keyed by lower-cased name): who runs, who waits in which order."""
-    names = sorted({group.lower() for group in groups})
-    if not names:
+    """Each group's line (keyed by ``group_name_key``): who runs, who waits in which order."""
+    keys = sorted({group_name_key(group) for group in groups})
+    if not keys:
         return {}
     rows = connection.execute(
         select(
-            RUNS.c.group_name,
+            RUNS.c.group_key,
             RUNS.c.id,
             RUNS.c.status,
             RUNS.c.task,
@@ -106,12 +106,12 @@ def lines(connection: Connection, groups: Iterable[str]) -> dict[str, Line]:
             RUNS.c.started_at,
             RUNS.c.progress_fraction,
         )
-        .where(RUNS.c.status.in_(("queued", "running")), func.lower(RUNS.c.group_name).in_(names))
+        .where(RUNS.c.status.in_(("queued", "running")), RUNS.c.group_key.in_(keys))
         .order_by(*QUEUE_ORDER)
     ).all()
     out: dict[str, Line] = {}
     for row in rows:
-        line = out.setdefault(row.group_name.lower(), Line([], []))
+        line = out.setdefault(row.group_key, Line([], []))
         (line.running if row.status == "running" else line.queued).append(row)
     return out
 

@@ -32,7 +32,7 @@ from sqlalchemy import Engine, select
 
 from core import run_durations
 from core.limiter import GroupSnapshot
-from db.models import TaskRun
+from db.models import TaskRun, group_name_key
 
 log = logging.getLogger(__name__)
 
@@ -258,7 +258,7 @@ class RunWatcher:
     ) -> dict[str, RunView]:
         if not lines:
             return views
-        snapshot = {name.lower(): group for name, group in self._groups().items()}
+        snapshot = {group_name_key(name): group for name, group in self._groups().items()}
         now = datetime.now(UTC)
         return {
             run_id: self._placed(view, lines, snapshot, self._typical, now)
@@ -275,10 +275,10 @@ class RunWatcher:
     ) -> RunView:
         if view.status != "queued":
             return view
-        line = lines.get(view.group.lower(), run_durations.Line([], []))
+        line = lines.get(group_name_key(view.group), run_durations.Line([], []))
         order = line.queued_ids
         position = order.index(view.id) + 1 if view.id in order else len(order) + 1
-        group = snapshot.get(view.group.lower())
+        group = snapshot.get(group_name_key(view.group))
         paused = bool(group and group.paused)
         eta_s = None
         if group is not None and not paused:

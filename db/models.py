@@ -75,6 +75,10 @@ def _name_key_default(context) -> str:
     return group_name_key(context.get_current_parameters()["name"])
 
 
+def _group_key_default(context) -> str:
+    return group_name_key(context.get_current_parameters()["group_name"])
+
+
 def _status_check() -> str:
     return "status IN (" + ", ".join(f"'{s}'" for s in RUN_STATUSES) + ")"
 
@@ -146,6 +150,7 @@ class TaskRun(_Table, table=True):
             name="ck_run_progress",
         ),
         Index("ix_task_run_group_enqueued", "group_name", "enqueued_at"),
+        Index("ix_task_run_group_key_enqueued", "group_key", "enqueued_at"),
         Index("ix_task_run_owner_enqueued", "owner", "enqueued_at"),
         Index("ix_task_run_status", "status"),
         Index("ix_task_run_worker", "worker_id"),
@@ -153,6 +158,13 @@ class TaskRun(_Table, table=True):
 
     id: str = Field(primary_key=True, max_length=32)
     group_name: str = Field(max_length=GROUP_NAME_MAX)
+    # Filled from ``group_name`` on insert; what queue queries match (never SQL ``lower()``).
+    group_key: str = Field(
+        default=None,
+        max_length=GROUP_NAME_KEY_MAX,
+        nullable=False,
+        sa_column_kwargs={"default": _group_key_default},
+    )
     task: str = ""
     owner: str = ""
     params: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))

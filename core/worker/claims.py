@@ -52,7 +52,7 @@ from sqlalchemy import Connection, and_, exists, func, or_, select, text, update
 from core.limiter import QueueTimeout
 from core.worker.sentences import CANCELLED_WHILE_WAITING
 from core.worker.store import GROUPS, RUNS, ClaimedRun, clock
-from db.models import ACTIVE_STATUSES, LimiterTicket
+from db.models import ACTIVE_STATUSES, LimiterTicket, group_name_key
 
 TICKETS = LimiterTicket.__table__
 _CLAIM_LOCK = 0x7A5C6A7E
@@ -69,7 +69,7 @@ next free slot, while the dispatcher's next look claims the one after."""
 def _of_groups(groups: Collection[str] | None):
     if groups is None:
         return True
-    return func.lower(RUNS.c.group_name).in_([g.lower() for g in groups])
+    return RUNS.c.group_key.in_([group_name_key(g) for g in groups])
 
 
 def _unclaimed(groups: Collection[str] | None):
@@ -81,7 +81,8 @@ class Look:
     """What one look at the queue found for a dispatcher."""
 
     rooms: dict[str, int]
-    """Lower-cased group -> how many of its unclaimed runs may be claimed now (only > 0)."""
+    """Group key (``group_name_key``) -> how many of its unclaimed runs may be claimed now
+    (only > 0)."""
     overdue: bool
     """Some unclaimed run must be ended (``end_overdue``)."""
     to_stop: list[str]
@@ -102,23 +103,21 @@ def _rooms(
     unclaimed = and_(RUNS.c.status == "queued", RUNS.c.worker_id.is_(None))
     counts = connection.execute(
         select(
-            func.lower(RUNS.c.group_name),
+            RUNS.c.group_key,
             func.count().filter(unclaimed),
             func.count().filter(RUNS.c.worker_id.is_not(None)),
             func.min(RUNS.c.enqueued_at).filter(unclaimed),
             func.count().filter(unclaimed, RUNS.c.cancel_requested_at.is_not(None)),
         )
         .where(RUNS.c.status.in_(ACTIVE_STATUSES), _of_groups(groups))
-        .group_by(func.lower(RUNS.c.group_name))
+        .group_by(RUNS.c.group_key)
     ).all()
     if not counts:
         return {}, False
     settings = {
         row[0]: row[1:]
         for row in connection.execute(
-            select(
-                func.lower(GROUPS.c.name), GROUPS.c.limit, GROUPS.c.paused, GROUPS.c.queue_timeout_s
-            )
+            select(GROUPS.c.name_key, GROUPS.c.limit, GROUPS.c.paused, GROUPS.c.queue_timeout_s)
         )
     }
     rooms: dict[str, int] = {}
@@ -190,13 +189,13 @@ def end_overdue(connection: Connection, groups: Collection[str] | None, now: dat
         select(GROUPS.c.name, GROUPS.c.queue_timeout_s).where(GROUPS.c.queue_timeout_s.is_not(None))
     ).all()
     for name, timeout_s in timeouts:
-        if groups is not None and name.lower() not in {g.lower() for g in groups}:
+        if groups is not None and group_name_key(name) not in {group_name_key(g) for g in groups}:
             continue
         ended += connection.execute(
             update(RUNS)
             .where(
                 _unclaimed(None),
-                func.lower(RUNS.c.group_name) == name.lower(),
+                RUNS.c.group_key == group_name_key(name),
                 RUNS.c.enqueued_at < now - timedelta(seconds=timeout_s),
             )
             .values(
@@ -224,7 +223,7 @@ def _groups_awaiting_tickets(connection: Connection) -> set[str]:
     """Groups with a claimed, queued run that has not entered the shared limiter yet."""
     has_ticket = exists().where(TICKETS.c.run_id == RUNS.c.id)
     rows = connection.execute(
-        select(func.lower(RUNS.c.group_name))
+        select(RUNS.c.group_key)
         .where(RUNS.c.status == "queued", RUNS.c.worker_id.is_not(None), ~has_ticket)
         .distinct()
     )
@@ -234,7 +233,7 @@ def _groups_awaiting_tickets(connection: Connection) -> set[str]:
 def _groups_being_reordered(connection: Connection) -> set[str]:
     """Groups with a run asked back that its dispatcher has not given back yet."""
     rows = connection.execute(
-        select(func.lower(RUNS.c.group_name))
+        select(RUNS.c.group_key)
         .where(
             RUNS.c.status == "queued",
             RUNS.c.worker_id.is_not(None),
@@ -273,7 +272,7 @@ def claim(
     for group, room in rooms.items():
         query = (
             select(RUNS.c.id, *QUEUE_ORDER[:2])
-            .where(_unclaimed(None), func.lower(RUNS.c.group_name) == group)
+            .where(_unclaimed(None), RUNS.c.group_key == group)
             .order_by(*QUEUE_ORDER)
             .limit(room)
         )
@@ -297,9 +296,7 @@ def claim(
             GROUPS.c.max_run_s,
             RUNS.c.inputs,
         )
-        .select_from(
-            RUNS.outerjoin(GROUPS, func.lower(GROUPS.c.name) == func.lower(RUNS.c.group_name))
-        )
+        .select_from(RUNS.outerjoin(GROUPS, GROUPS.c.name_key == RUNS.c.group_key))
         .where(RUNS.c.id.in_(ids), RUNS.c.worker_id == worker_id)
         .order_by(*QUEUE_ORDER)
     ).all()

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, select
 from core.identity import GUEST_PREFIX, USER_PREFIX, guest_label
 from core.worker.claims import QUEUE_ORDER
 from core.worker.store import RUNS, WORKERS
-from db.models import GuestProfile
+from db.models import GuestProfile, group_name_key
 
 PROFILES = GuestProfile.__table__
 
@@ -137,7 +137,7 @@ def active_runs(connection: Connection) -> list[QueuedRow]:
     for row in rows:
         position = None
         if row.status == "queued" and row.cancel_requested_at is None:
-            key = row.group_name.lower()
+            key = group_name_key(row.group_name)
             places[key] = position = places.get(key, 0) + 1
         out.append(
             QueuedRow(
@@ -155,4 +155,6 @@ def active_runs(connection: Connection) -> list[QueuedRow]:
                 row.cancel_requested_at is not None,
             )  # fmt: skip
         )
-    return sorted(out, key=lambda r: (r.group.lower(), r.position is not None, r.position or 0))
+    return sorted(
+        out, key=lambda r: (group_name_key(r.group), r.position is not None, r.position or 0)
+    )

@@ -37,7 +37,7 @@ from core.shared_limiter.database import LimiterDatabase
 from core.worker import claims
 from core.worker.claims import QUEUE_ORDER
 from core.worker.store import RUNS, clock
-from db.models import AuditEvent
+from db.models import AuditEvent, group_name_key
 
 AUDIT = AuditEvent.__table__
 
@@ -64,6 +64,7 @@ def _run(connection: Connection, run_id: str):
         select(
             RUNS.c.id,
             RUNS.c.group_name,
+            RUNS.c.group_key,
             RUNS.c.task,
             RUNS.c.owner,
             RUNS.c.status,
@@ -161,7 +162,7 @@ class RunAdmin:
                 raise RunActionRefused("That run is not waiting any more, so it cannot be moved.")
             limiter_store.lock_group(connection, name=run.group_name)
             now = clock(connection)
-            in_group = func.lower(RUNS.c.group_name) == run.group_name.lower()
+            in_group = RUNS.c.group_key == run.group_key
             lowest = connection.execute(
                 select(func.min(RUNS.c.queue_order)).where(in_group, RUNS.c.status == "queued")
             ).scalar_one()
@@ -193,7 +194,7 @@ class RunAdmin:
             connection.execute(
                 select(RUNS.c.id)
                 .where(
-                    func.lower(RUNS.c.group_name) == group.lower(),
+                    RUNS.c.group_key == group_name_key(group),
                     RUNS.c.status == "queued",
                     RUNS.c.cancel_requested_at.is_(None),
                 )

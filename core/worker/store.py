@@ -19,7 +19,7 @@ from sqlalchemy import Connection, and_, func, insert, select, update
 
 from core.shared_limiter.store import clock
 from core.worker.sentences import LEASE_LOST
-from db.models import ACTIVE_STATUSES, ConcurrencyGroup, RunResult, TaskRun, Worker
+from db.models import ACTIVE_STATUSES, ConcurrencyGroup, RunResult, TaskRun, Worker, group_name_key
 
 RUNS = TaskRun.__table__
 RESULTS = RunResult.__table__
@@ -54,7 +54,7 @@ class GroupRules:
 
 
 def _group_is(name: str):
-    return func.lower(RUNS.c.group_name) == name.lower()
+    return RUNS.c.group_key == group_name_key(name)
 
 
 # submitting ---------------------------------------------------------------------
@@ -66,7 +66,7 @@ def group_rules(connection: Connection, name: str) -> GroupRules | None:
             GROUPS.c.paused,
             GROUPS.c.max_queue,
             GROUPS.c.per_owner_limit,
-        ).where(func.lower(GROUPS.c.name) == name.lower())
+        ).where(GROUPS.c.name_key == group_name_key(name))
     ).first()
     return None if row is None else GroupRules(*row)
 

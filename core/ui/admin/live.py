@@ -26,13 +26,13 @@ from core.ui.admin.format import seconds
 from core.ui.admin.run_actions import show_runs, show_workers
 from core.ui.wording import plain
 from core.worker.fleet_view import QueuedRow, active_runs
-from db.models import utcnow
+from db.models import group_name_key, utcnow
 
 _CHART_CONFIG = {"displayModeBar": False}
 
 
 def oldest_waits(runs: list[QueuedRow], now: datetime) -> dict[str, float]:
-    """Each group's longest wait among its waiting runs, keyed by the group's lower-case name.
+    """Each group's longest wait among its waiting runs, keyed by ``group_name_key``.
 
     From the runs' rows, not the limiter's queue alone: a run given back and
     claimed again (an admin's move to the head) re-enters the limiter's queue
@@ -41,7 +41,7 @@ def oldest_waits(runs: list[QueuedRow], now: datetime) -> dict[str, float]:
     waits: dict[str, float] = {}
     for run in runs:
         if run.position is not None:
-            key = run.group.lower()
+            key = group_name_key(run.group)
             waits[key] = max(waits.get(key, 0.0), (now - run.since).total_seconds())
     return waits
 
@@ -54,7 +54,8 @@ def live_table(
     rows = []
     for group in sorted(snapshot.values(), key=lambda g: group_sort_key(g.name)):
         done = counts.get(group.name, RunCounts(0, 0))
-        waited = [w for w in (group.oldest_wait_s, (waits or {}).get(group.name.lower())) if w]
+        from_rows = (waits or {}).get(group_name_key(group.name))
+        waited = [w for w in (group.oldest_wait_s, from_rows) if w]
         rows.append(
             {
                 "Group": plain(group.name),  # st.table cells are Markdown
