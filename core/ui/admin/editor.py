@@ -68,7 +68,7 @@ def show_group_editor(
     service: GroupService, actor: Actor, snapshot: dict[str, GroupSnapshot]
 ) -> None:
     if message := st.session_state.pop(_FLASH, None):
-        st.success(message, icon="✅")
+        st.success(message, icon=":material/check_circle:")
     records = service.groups()
     # Side by side, so the forms stay in view however many groups there are.
     listing, forms = st.columns([5, 7], gap="large")

@@ -17,13 +17,13 @@ from core.ui.wording import plain
 _FLASH = "admin:tasks-flash"
 
 
-def _group_key(task_key: str) -> str:
+def _choice_key(task_key: str) -> str:
     return f"admin:task-group:{task_key}"
 
 
 def show_task_assignments(app: App, actor: Actor, groups: list[str]) -> None:
     if message := st.session_state.pop(_FLASH, None):
-        st.success(message, icon="✅")
+        st.success(message, icon=":material/check_circle:")
     st.caption(
         "Each task's runs go through the group shown. A move applies to the next run "
         "requested; runs already waiting or running finish where they are."
@@ -38,7 +38,7 @@ def show_task_assignments(app: App, actor: Actor, groups: list[str]) -> None:
                 "Group",
                 groups,
                 index=groups.index(current) if current in groups else None,
-                key=_group_key(task.key),
+                key=_choice_key(task.key),
             )
             if action.button(
                 "Move",
