@@ -1,4 +1,4 @@
-"""Migration 0010 gives existing runs the case-folded key of their group's name, in Python's terms."""
+"""Migration 0010 gives existing runs the case-folded key of their group's name (Python's)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ def test_existing_runs_get_the_key_sql_lower_would_not_give(kind, tmp_path):
                         text(
                             "INSERT INTO task_run (id, group_name, task, owner, status, "
                             "enqueued_at, host, pid, device, queue_order) VALUES "
-                            "(:id, :group, 'sleepy', 'ann', 'succeeded', '2026-01-01', '', 0, '', 0)"
+                            "(:id, :group, 'sleepy', 'ann', 'succeeded', '2026-01-01', "
+                            "'', 0, '', 0)"
                         ),
                         {"id": run_id, "group": group},
                     )
