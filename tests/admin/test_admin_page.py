@@ -12,6 +12,7 @@ from core.limiter import GroupRemoved
 from core.tasks import registry
 from core.tasks.assignment import group_of
 from core.ui import bootstrap
+from core.ui.admin.run_actions import SHOWN_WAITING
 from db.models import utcnow
 from tests.admin.apptest_admin import (
     admin_page,
@@ -280,3 +281,18 @@ def test_the_live_view_lists_each_groups_occupancy_queue_and_last_hour(apptest_a
     finally:
         holder.release()
         waiter.release()
+
+
+def test_a_long_queue_lists_its_head_and_the_rest_behind_a_switch(apptest_app):
+    app = bootstrap.started_app()
+    _service().pause(ALICE, "A")  # nothing starts: every run stays in line
+    submitted = [app.runs.submit("matmul", {"n": 64}, f"guest:{n:032x}") for n in range(13)]
+    at = sign_in(admin_page())
+    in_line = [m for m in at.markdown if " in line** · " in m.value]
+    assert len(in_line) == SHOWN_WAITING == 10
+    assert as_read(in_line[0].value).startswith("**#1 in line**")
+    (switch,) = [t for t in at.toggle if t.key == "admin:show-all:A"]
+    assert switch.label == "Show the other 3 runs waiting"
+    at = switch.set_value(True).run()
+    assert len([m for m in at.markdown if " in line** · " in m.value]) == len(submitted)
+    assert app.run_admin.clear_queue(ALICE, "A", len(submitted)) == len(submitted)

@@ -4,10 +4,13 @@ Workers: host, device, groups served, runs now, last heartbeat, and the
 device's memory and utilisation where it reports them. Runs: every running
 and waiting run, one row each, with its place in line, its task's title and
 its owner as people read them, and its buttons at the row's end: Cancel run
-on a running run, Move to head and Remove on a waiting one. Each group's
-heading offers to clear its queue, after a confirmation naming how many
-runs go. The buttons call core/worker/run_admin.py, which checks the actor
-and audits; what it refuses is shown as its sentence.
+on a running run, Move to head and Remove on a waiting one. A group shows
+its first ``SHOWN_WAITING`` waiting runs and a switch for the rest: two
+hundred rows of buttons redrawn every second cost a fifth of a core, and
+an admin acts on the head of a queue, or clears it. Each group's heading
+offers to clear its queue, after a confirmation naming how many runs go.
+The buttons call core/worker/run_admin.py, which checks the actor and
+audits; what it refuses is shown as its sentence.
 
 The view redraws every second, so what an action did is kept for
 ``NOTICE_S`` and shown above the runs on each redraw, not only on the next.
@@ -33,6 +36,8 @@ from db.models import utcnow
 _CONFIRM = "admin:clear-confirm"
 _NOTICE = "admin:run-notice"
 NOTICE_S = 20.0
+SHOWN_WAITING = 10
+"""Waiting runs a group lists before its "show the others" switch."""
 """How long what an action did stays on screen (the view redraws every second)."""
 GIB = 1024**3
 
@@ -234,5 +239,14 @@ def show_runs(app: App, actor: Actor, runs: list[QueuedRow]) -> None:
         _show_group_heading(area, group, mine)
         waiting = sum(run.position is not None for run in mine)
         _show_confirmation(area, admin, actor, group, waiting)
+        hidden = waiting - SHOWN_WAITING
+        show_all = hidden > 0 and st.session_state.get(_show_all_key(group), False)
         for run in mine:
-            _show_run(area, admin, actor, run, now)
+            if show_all or run.position is None or run.position <= SHOWN_WAITING:
+                _show_run(area, admin, actor, run, now)
+        if hidden > 0:
+            area.toggle(f"Show the other {runs_word(hidden)} waiting", key=_show_all_key(group))
+
+
+def _show_all_key(group: str) -> str:
+    return f"admin:show-all:{group}"
