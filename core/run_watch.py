@@ -189,7 +189,11 @@ class RunWatcher:
 
     def view(self, run_id: str) -> RunView | None:
         """The run as the watcher last saw it, reading it now if it was not watched."""
-        return self.wait([run_id], {}, 0.0).get(run_id)
+        return self.views([run_id]).get(run_id)
+
+    def views(self, run_ids: Iterable[str]) -> dict[str, RunView]:
+        """The runs as last seen, without waiting; those not watched yet are read now, once."""
+        return self.wait(run_ids, {}, 0.0)
 
     def wait(
         self, run_ids: Iterable[str], seen: Mapping[str, tuple], timeout_s: float

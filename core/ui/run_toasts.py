@@ -1,14 +1,19 @@
 """A toast when one of this owner's runs starts or ends while they look at another page.
 
-Cheap on purpose: the check runs only where a page calls it (Home's live
-fragment, a task page while it watches, My runs), at most every
-``CHECK_EVERY_S`` per session, and after the first look only while the
-session knows of a run still queued or running: one small indexed query.
-``st.session_state`` keeps ``{run id: status}`` of what was last seen.
+Cheap on purpose, because every watching page calls it: the check runs
+only where a page calls it (Home's live fragment, a task page while it
+watches, My runs), at most every ``CHECK_EVERY_S`` per session, and after
+the first look only while the session knows of a run still queued or
+running. Those runs' statuses come from the ``RunWatcher``, which reads
+every watched run in one query for all sessions; the owner's newest runs
+are read again (one small indexed query) only every ``RESCAN_EVERY_S``, to
+learn of runs requested from another tab. ``st.session_state`` keeps
+``{run id: (task, status)}`` of what was last seen.
 """
 
 from __future__ import annotations
 
+import math
 import time
 
 import streamlit as st
@@ -16,10 +21,13 @@ import streamlit as st
 from core.app import App
 from core.run_history import run_statuses
 from core.tasks import registry
+from db.models import ACTIVE_STATUSES
 
 CHECK_EVERY_S = 2.0
+RESCAN_EVERY_S = 30.0
 _SEEN_KEY = "taskgate.toasts.seen"
 _CHECKED_KEY = "taskgate.toasts.checked"
+_SCANNED_KEY = "taskgate.toasts.scanned"
 
 _ENDINGS = {
     "succeeded": ("finished: its result is ready", ":material/check_circle:"),
@@ -30,10 +38,31 @@ _ENDINGS = {
     "lost": ("was lost when its worker stopped", ":material/help:"),
 }
 
+Seen = dict[str, tuple[str, str]]
+"""Run id -> (task key, status)."""
+
 
 def _title(task: str) -> str:
     spec = registry.tasks().get(task)
     return spec.title if spec is not None else task
+
+
+def changes(seen: Seen, current: Seen, quiet_for: str | None = None) -> list[tuple[str, str]]:
+    """The toasts (text, icon) for runs whose status moved from ``seen`` to ``current``.
+
+    A run not seen before, or the one the page shows live (``quiet_for``), gets none.
+    """
+    toasts = []
+    for run_id, (task, status) in current.items():
+        before = seen.get(run_id)
+        if before is None or before[1] == status or run_id == quiet_for:
+            continue
+        if status == "running":
+            toasts.append((f"Your {_title(task)} run started.", ":material/play_circle:"))
+        elif status in _ENDINGS:
+            what, icon = _ENDINGS[status]
+            toasts.append((f"Your {_title(task)} run {what}.", icon))
+    return toasts
 
 
 def toast_run_changes(app: App, owner: str, quiet_for: str | None = None) -> None:
@@ -41,23 +70,23 @@ def toast_run_changes(app: App, owner: str, quiet_for: str | None = None) -> Non
 
     ``quiet_for`` is a run the page already shows live; it is noted, not toasted.
     """
-    seen: dict[str, str] | None = st.session_state.get(_SEEN_KEY)
+    seen: Seen | None = st.session_state.get(_SEEN_KEY)
     now = time.monotonic()
-    if seen is not None and not (quiet_for is not None and quiet_for not in seen):
-        if now - st.session_state.get(_CHECKED_KEY, 0.0) < CHECK_EVERY_S:
-            return
-        if not any(status in ("queued", "running") for status in seen.values()):
+    new_run = quiet_for is not None and (seen is None or quiet_for not in seen)
+    active = [i for i, (_, status) in (seen or {}).items() if status in ACTIVE_STATUSES]
+    if seen is not None and not new_run:
+        if now - st.session_state.get(_CHECKED_KEY, 0.0) < CHECK_EVERY_S or not active:
             return
     st.session_state[_CHECKED_KEY] = now
-    current = run_statuses(app.engine, owner)
-    if seen is not None:
-        for run_id, (task, status) in current.items():
-            before = seen.get(run_id)
-            if before == status or run_id == quiet_for or before is None:
-                continue
-            if status == "running":
-                st.toast(f"Your {_title(task)} run started.", icon=":material/play_circle:")
-            elif status in _ENDINGS:
-                what, icon = _ENDINGS[status]
-                st.toast(f"Your {_title(task)} run {what}.", icon=icon)
-    st.session_state[_SEEN_KEY] = {run_id: status for run_id, (_, status) in current.items()}
+    if seen is None or new_run or now - st.session_state.get(_SCANNED_KEY, -math.inf) >= (
+        RESCAN_EVERY_S
+    ):
+        current = run_statuses(app.engine, owner)
+        st.session_state[_SCANNED_KEY] = now
+    else:
+        current = dict(seen)
+        for run_id, view in app.watcher.views(active).items():
+            current[run_id] = (current[run_id][0], view.status)
+    for text, icon in changes(seen or {}, current, quiet_for):
+        st.toast(text, icon=icon)
+    st.session_state[_SEEN_KEY] = current
