@@ -36,7 +36,8 @@ def umlaut_group(app):
     yield "Äx"
     move_task(app.engine, ADMIN, "sleepy", "A")
     record = service.get("Äx")
-    service.delete(ADMIN, "Äx", record.version)
+    # The view of the queue is read at most every second or so: it may still count the run.
+    service.delete(ADMIN, "Äx", record.version, confirm=True)
     app.groups.refresh()
 
 
