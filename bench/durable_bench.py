@@ -293,9 +293,7 @@ def main() -> None:
         print("| --- | --- | --- |")
         for count in (0, 50, 200):
             durable, threads, in_thread = watching_cpu(app, count, 10.0)
-            print(
-                f"| {count} | {durable:.1%} of a core ({threads}) | {in_thread:.1%} of a core |"
-            )
+            print(f"| {count} | {durable:.1%} of a core ({threads}) | {in_thread:.1%} of a core |")
         print(f"\nload average {os.getloadavg()[0]:.1f} at the end", flush=True)
     finally:
         app.close()

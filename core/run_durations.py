@@ -5,7 +5,9 @@ with the same settings, else of the task with any settings; None for a task
 never finished. A median, not a mean: one run that waited on a cold cache
 or a busy GPU does not move it. Durations are read for a set of tasks in
 one query and cached by the watcher for ``TYPICAL_TTL_S``: they change
-only when runs finish.
+only when runs finish. A task with no finished run yet is looked up again
+sooner (core/run_watch.py), so the waiters behind its first run get an
+estimate once that run ends.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from core.limiter.queue_eta import RunningRun, estimate_wait
+from core.limiter.queue_eta import RunningRun, estimate_waits
 from core.worker.claims import QUEUE_ORDER
 from db.models import TaskRun, group_name_key
 
@@ -47,6 +49,10 @@ class Typical:
     def of(self, task: str, params: Mapping[str, Any] | None) -> float | None:
         found = self.by_settings.get((task, settings_key(params)))
         return found if found is not None else self.by_task.get(task)
+
+    def merged(self, newer: Typical) -> Typical:
+        """These durations, with ``newer``'s where both know a task or its settings."""
+        return Typical({**self.by_settings, **newer.by_settings}, {**self.by_task, **newer.by_task})
 
 
 def typical_durations(connection: Connection, tasks: Iterable[str]) -> Typical:
@@ -116,10 +122,12 @@ def lines(connection: Connection, groups: Iterable[str]) -> dict[str, Line]:
     return out
 
 
-def wait_estimate(
-    line: Line, position: int, slots: int, typical: Typical, now: datetime
-) -> float | None:
-    """Seconds until queue ``position`` (1-based) of ``line`` can expect a slot; None: unknown."""
+def line_waits(line: Line, slots: int, typical: Typical, now: datetime) -> list[float | None]:
+    """Seconds until each queued run of ``line`` can expect a slot, head first; None: unknown.
+
+    One more entry than the line has runs: the wait of a run behind all of
+    them (one the line's read just missed).
+    """
     running = [
         RunningRun(
             elapsed_s=(now - _aware(row.started_at)).total_seconds() if row.started_at else 0.0,
@@ -128,5 +136,5 @@ def wait_estimate(
         )
         for row in line.running
     ]
-    ahead = [typical.of(row.task, row.params) for row in line.queued[: position - 1]]
-    return estimate_wait(running, ahead, slots)
+    queued = [typical.of(row.task, row.params) for row in line.queued]
+    return estimate_waits(running, [*queued, None], slots)

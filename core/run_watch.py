@@ -23,7 +23,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, overload
@@ -42,6 +42,8 @@ WATCH_INTERVAL_S = 0.25
 QUIET_INTERVAL_S = 1.0
 """Slowest pace of the reads while nothing watched changes: a change shows within this."""
 FORGET_AFTER_S = 10.0
+UNTIMED_TTL_S = 1.0
+"""How often a task without typical durations is read again, so its first run's end shows."""
 ETA_REFRESH_S = 1.0
 """ETAs drift with time even when nothing is read differently: recompute them this often."""
 
@@ -162,6 +164,53 @@ def read_views(connection, run_ids: Iterable[str]) -> dict[str, RunView]:
     }
 
 
+@dataclass(frozen=True)
+class _LinePlaces:
+    """One group's line as its waiters see it: positions and ETAs, computed once for all."""
+
+    positions: Mapping[str, int]
+    etas: Sequence[float | None]
+    """Rounded ETA by position - 1, one more than the line holds (see ``line_waits``)."""
+    paused: bool
+
+    @classmethod
+    def of(
+        cls,
+        line: run_durations.Line,
+        group: GroupSnapshot | None,
+        typical: run_durations.Typical,
+        now: datetime,
+    ) -> _LinePlaces:
+        positions = {row.id: index for index, row in enumerate(line.queued, start=1)}
+        paused = bool(group and group.paused)
+        if group is None or paused:
+            etas: list[float | None] = [None] * (len(positions) + 1)
+        else:
+            waits = run_durations.line_waits(line, group.limit, typical, now)
+            etas = [_eta_bucket(wait) for wait in waits]
+        return cls(positions, etas, paused)
+
+
+def _placed(view: RunView, places: Mapping[str, _LinePlaces]) -> RunView:
+    """``view`` with its place in its group's line, if it is queued."""
+    if view.status != "queued":
+        return view
+    place = places.get(group_name_key(view.group))
+    if place is None:
+        place = _LinePlaces({}, [None], False)
+    queued = len(place.positions)
+    position = place.positions.get(view.id, queued + 1)
+    return RunView(
+        **{
+            **view.__dict__,
+            "position": position,
+            "queued": queued,
+            "paused": place.paused,
+            "eta_s": place.etas[position - 1],
+        }
+    )
+
+
 class RunWatcher:
     """One thread that keeps the watched runs' views fresh and wakes whoever waits on them."""
 
@@ -183,7 +232,8 @@ class RunWatcher:
         self._something_watched = threading.Event()
         self._closed = threading.Event()
         self._typical = run_durations.Typical()
-        self._typical_read_at = -math.inf
+        self._typical_read_at: dict[str, float] = {}
+        """When each task's typical durations were last read (monotonic)."""
         self._thread = threading.Thread(target=self._loop, name="taskgate-run-watch", daemon=True)
         self._thread.start()
 
@@ -251,10 +301,17 @@ class RunWatcher:
         """The lines of the groups the queued ``views`` wait in; typical durations if stale."""
         queued_in = {view.group for view in views.values() if view.status == "queued"}
         lines = run_durations.lines(connection, queued_in)
-        if lines and time.monotonic() - self._typical_read_at > run_durations.TYPICAL_TTL_S:
-            tasks = {row.task for line in lines.values() for row in line.running + line.queued}
-            self._typical = run_durations.typical_durations(connection, tasks)
-            self._typical_read_at = time.monotonic()
+        tasks = {row.task for line in lines.values() for row in line.running + line.queued}
+        now = time.monotonic()
+        stale = [
+            task
+            for task in tasks
+            if now - self._typical_read_at.get(task, -math.inf)
+            > (run_durations.TYPICAL_TTL_S if task in self._typical.by_task else UNTIMED_TTL_S)
+        ]
+        if stale:
+            self._typical = self._typical.merged(run_durations.typical_durations(connection, stale))
+            self._typical_read_at.update(dict.fromkeys(stale, now))
         return lines
 
     def _place_all(
@@ -264,40 +321,11 @@ class RunWatcher:
             return views
         snapshot = {group_name_key(name): group for name, group in self._groups().items()}
         now = datetime.now(UTC)
-        return {
-            run_id: self._placed(view, lines, snapshot, self._typical, now)
-            for run_id, view in views.items()
+        places = {
+            key: _LinePlaces.of(line, snapshot.get(key), self._typical, now)
+            for key, line in lines.items()
         }
-
-    @staticmethod
-    def _placed(
-        view: RunView,
-        lines: Mapping[str, run_durations.Line],
-        snapshot: Mapping[str, GroupSnapshot],
-        typical: run_durations.Typical,
-        now: datetime,
-    ) -> RunView:
-        if view.status != "queued":
-            return view
-        line = lines.get(group_name_key(view.group), run_durations.Line([], []))
-        order = line.queued_ids
-        position = order.index(view.id) + 1 if view.id in order else len(order) + 1
-        group = snapshot.get(group_name_key(view.group))
-        paused = bool(group and group.paused)
-        eta_s = None
-        if group is not None and not paused:
-            eta_s = _eta_bucket(
-                run_durations.wait_estimate(line, position, group.limit, typical, now)
-            )
-        return RunView(
-            **{
-                **view.__dict__,
-                "position": position,
-                "queued": len(order),
-                "paused": paused,
-                "eta_s": eta_s,
-            }
-        )
+        return {run_id: _placed(view, places) for run_id, view in views.items()}
 
     def _loop(self) -> None:
         last_signature: tuple | None = None

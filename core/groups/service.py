@@ -99,9 +99,7 @@ class _LostRace(Exception):
 class GroupService:
     """The only way the app changes groups; each method checks ``actor`` itself."""
 
-    def __init__(
-        self, engine: Engine, group_sync: GroupSync, limiter: Snapshots
-    ) -> None:
+    def __init__(self, engine: Engine, group_sync: GroupSync, limiter: Snapshots) -> None:
         self._engine = engine
         self._sync = group_sync
         self._limiter = limiter

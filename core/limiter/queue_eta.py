@@ -63,13 +63,16 @@ def remaining_s(run: RunningRun) -> float | None:
     return max(LATE_SHARE * elapsed, LATE_FLOOR_S)
 
 
-def estimate_wait(
-    running: Sequence[RunningRun], queued_ahead: Sequence[float | None], slots: int
-) -> float | None:
-    """Seconds until a waiter behind ``queued_ahead`` (their typical durations) gets a slot.
+def estimate_waits(
+    running: Sequence[RunningRun], queued: Sequence[float | None], slots: int
+) -> list[float | None]:
+    """Seconds until each of ``queued`` (typical durations, head first) gets a slot.
 
-    ``slots`` is the group's limit; fewer runs running than slots means
-    free slots now.
+    One pass over the line: the n-th waiter's estimate is when a slot is
+    free after the n - 1 ahead of it each had one, so a whole queue costs
+    what its last waiter's estimate costs. ``slots`` is the group's limit;
+    fewer runs running than slots means free slots now. From the first
+    queued run without a typical duration on, nothing is known (None).
     """
     if slots < 1:
         raise ValueError(f"A group has at least one slot (got {slots}).")
@@ -77,7 +80,7 @@ def estimate_wait(
     for run in running:
         left = remaining_s(run)
         if left is None:
-            return None
+            return [None] * len(queued)
         free_at.append(left)
     free_at.sort()
     # With more running than slots (the limit was lowered), a slot frees only when the
@@ -85,8 +88,18 @@ def estimate_wait(
     free_at = free_at[len(free_at) - slots :] if len(free_at) >= slots else free_at
     free_at += [0.0] * (slots - len(free_at))
     heapq.heapify(free_at)
-    for typical in queued_ahead:
+    waits: list[float | None] = []
+    for typical in queued:
+        start = heapq.heappop(free_at)
+        waits.append(start)
         if typical is None:
-            return None
-        heapq.heappush(free_at, heapq.heappop(free_at) + typical)
-    return heapq.heappop(free_at)
+            return waits + [None] * (len(queued) - len(waits))
+        heapq.heappush(free_at, start + typical)
+    return waits
+
+
+def estimate_wait(
+    running: Sequence[RunningRun], queued_ahead: Sequence[float | None], slots: int
+) -> float | None:
+    """Seconds until a waiter behind ``queued_ahead`` (their typical durations) gets a slot."""
+    return estimate_waits(running, [*queued_ahead, None], slots)[-1]

@@ -78,7 +78,6 @@ class TaskSpec:
         values = params if isinstance(params, Mapping) else dataclasses.asdict(params)
         return {name: _recordable(value) for name, value in values.items()}
 
-
     def inputs(self, params: Any) -> dict[str, object]:
         """The values :meth:`settings` records only by their size, for the worker whole."""
         values = params if isinstance(params, Mapping) else dataclasses.asdict(params)

@@ -151,9 +151,7 @@ def _registered(app: App, task_key: str) -> TaskSpec | None:
     return dataclasses.replace(spec, group=group_of(app.engine, task_key))
 
 
-def _submit(
-    app: App, spec: TaskSpec, params: Mapping[str, object], owner: str
-) -> RunView | None:
+def _submit(app: App, spec: TaskSpec, params: Mapping[str, object], owner: str) -> RunView | None:
     """Check ``params`` and queue the run; its view, or None after the sentence why not."""
     try:
         access_of(app.settings).require_may_run(current_person())

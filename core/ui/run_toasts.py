@@ -78,8 +78,10 @@ def toast_run_changes(app: App, owner: str, quiet_for: str | None = None) -> Non
         if now - st.session_state.get(_CHECKED_KEY, 0.0) < CHECK_EVERY_S or not active:
             return
     st.session_state[_CHECKED_KEY] = now
-    if seen is None or new_run or now - st.session_state.get(_SCANNED_KEY, -math.inf) >= (
-        RESCAN_EVERY_S
+    if (
+        seen is None
+        or new_run
+        or now - st.session_state.get(_SCANNED_KEY, -math.inf) >= (RESCAN_EVERY_S)
     ):
         current = run_statuses(app.engine, owner)
         st.session_state[_SCANNED_KEY] = now

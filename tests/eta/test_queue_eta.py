@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
 import pytest
 
-from core.limiter.queue_eta import LATE_FLOOR_S, RunningRun, estimate_wait, remaining_s
+from core.limiter.queue_eta import (
+    LATE_FLOOR_S,
+    RunningRun,
+    estimate_wait,
+    estimate_waits,
+    remaining_s,
+)
+from core.run_durations import Line, Typical, line_waits
 
 
 def test_a_free_slot_means_no_wait():
@@ -53,6 +63,37 @@ def test_a_lowered_limit_frees_a_slot_only_below_the_limit():
     running = [RunningRun(0, typical_s=s) for s in (10, 20, 30)]
     assert estimate_wait(running, [], slots=1) == 30
     assert estimate_wait(running, [], slots=2) == 20
+
+
+def test_a_whole_line_in_one_pass_gives_each_waiter_its_own_estimate():
+    running = [RunningRun(10, typical_s=30), RunningRun(2, fraction=0.5)]
+    queued = [5.0, 20.0, None, 7.0]
+    waits = estimate_waits(running, queued, slots=2)
+    assert waits == [estimate_wait(running, queued[:i], slots=2) for i in range(len(queued))]
+    assert waits == [2.0, 7.0, 20.0, None], "unknown from the first run ahead without a duration"
+    assert estimate_waits([RunningRun(3)], [5.0, 5.0], slots=1) == [None, None]
+
+
+def test_a_groups_line_is_estimated_from_each_runs_task_and_settings():
+    now = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+
+    def row(task, n, started_s_ago=None):
+        started = None if started_s_ago is None else now - timedelta(seconds=started_s_ago)
+        return SimpleNamespace(
+            id=f"{task}-{n}",
+            task=task,
+            params={"n": n},
+            started_at=started,
+            progress_fraction=None,
+        )
+
+    typical = Typical({("matmul", '{"n": 1}'): 4.0, ("classify", '{"n": 9}'): 60.0})
+    line = Line(
+        running=[row("classify", 9, started_s_ago=15)],
+        queued=[row("matmul", 1), row("classify", 9), row("matmul", 1)],
+    )
+    assert line_waits(line, 1, typical, now) == [45.0, 49.0, 109.0, 113.0]
+    assert line_waits(line, 2, typical, now) == [0.0, 4.0, 45.0, 49.0]
 
 
 def test_a_group_has_a_slot():

@@ -37,9 +37,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 UI_TIMEOUT_MS = 60_000  # generous: a loaded CI machine; no test asserts a latency
 QUICK = {"Matrix size": 128, "Repeats": 3}
-CAP_SHOWN = as_shown(
-    "You already have 1 run queued or running in group A (the cap per person)."
-)
+CAP_SHOWN = as_shown("You already have 1 run queued or running in group A (the cap per person).")
 
 
 @pytest.fixture(scope="module")

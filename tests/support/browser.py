@@ -84,6 +84,4 @@ def as_shown(sentence: str) -> re.Pattern[str]:
     and ``@`` so that Markdown makes no link of them; a person does not see it,
     but the DOM's text has it.
     """
-    return re.compile(
-        "".join(("\u2060?" if c in ".:@" else "") + re.escape(c) for c in sentence)
-    )
+    return re.compile("".join(("\u2060?" if c in ".:@" else "") + re.escape(c) for c in sentence))

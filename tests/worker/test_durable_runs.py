@@ -5,11 +5,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+import time
+from collections.abc import Callable
 
 import pytest
 from sqlmodel import Session, select
 
 from core.limiter import OwnerLimitReached, QueueFull, UnknownGroup
+from core.run_watch import RunView
 from core.tasks.result import TaskResult
 from core.worker.sentences import CANCELLED_WHILE_RUNNING, CANCELLED_WHILE_WAITING
 from db.models import TaskRun
@@ -52,6 +55,37 @@ def test_runs_start_in_submission_order_once_a_paused_group_resumes(app):
     starts = [row.started_at for row in rows]
     assert starts == sorted(starts)
     assert all(a.finished_at <= b.started_at for a, b in zip(rows, rows[1:], strict=False))
+
+
+def test_waiters_behind_a_running_run_are_told_a_wait_in_queue_order(app):
+    quick = {"steps": 1, "step_s": 0.01}
+    finished(app, app.runs.submit("sleepy", quick, "ann"))  # a typical duration to count with
+    holder = app.runs.submit("sleepy", {"steps": 600, "step_s": 0.05}, "ann")
+    running(app, holder)
+    ids = [app.runs.submit("sleepy", quick, f"w{i}") for i in range(3)]
+    views = _views_once(app, ids, lambda views: all(v.eta_s is not None for v in views))
+    app.runs.cancel(holder, "test")
+    assert [(view.position, view.queued, view.paused) for view in views] == [
+        (1, 3, False),
+        (2, 3, False),
+        (3, 3, False),
+    ]
+    etas = [view.eta_s for view in views]
+    assert etas == sorted(etas), etas
+    assert all(finished(app, run_id).status == "succeeded" for run_id in ids)
+
+
+def _views_once(app, ids: list[str], shown: Callable[[list[RunView]], bool]) -> list[RunView]:
+    """The watcher's views of ``ids`` once they satisfy ``shown`` (bounded: a hang fails)."""
+    deadline = time.monotonic() + 30
+    seen: dict = {}
+    while True:
+        current = app.watcher.wait(ids, seen, 0.5)
+        views = [current[run_id] for run_id in ids]
+        if shown(views):
+            return views
+        assert time.monotonic() < deadline, f"the watcher never showed it: {views}"
+        seen = {view.id: view.shown() for view in views}
 
 
 def test_refusals_are_sentences_and_write_nothing(app):

@@ -40,12 +40,15 @@ def show_task_assignments(app: App, actor: Actor, groups: list[str]) -> None:
                 index=groups.index(current) if current in groups else None,
                 key=_choice_key(task.key),
             )
-            if action.button(
-                "Move",
-                key=f"admin:task-move:{task.key}",
-                disabled=chosen is None or chosen == current,
-                width="stretch",
-            ) and chosen is not None:
+            if (
+                action.button(
+                    "Move",
+                    key=f"admin:task-move:{task.key}",
+                    disabled=chosen is None or chosen == current,
+                    width="stretch",
+                )
+                and chosen is not None
+            ):
                 _move(app, actor, task.key, task.title, chosen)
 
 
