@@ -246,15 +246,23 @@ class RunWatcher:
         return self.wait(run_ids, {}, 0.0)
 
     def wait(
-        self, run_ids: Iterable[str], seen: Mapping[str, tuple], timeout_s: float
+        self,
+        run_ids: Iterable[str],
+        seen: Mapping[str, tuple],
+        timeout_s: float,
+        wakeup: threading.Event | None = None,
     ) -> dict[str, RunView]:
         """Block until one of ``run_ids`` shows something other than ``seen``, or the timeout.
 
         ``seen`` maps run ids to the ``RunView.shown()`` last drawn (absent:
-        nothing drawn yet). Returns the current views of those runs that exist.
+        nothing drawn yet). ``wakeup`` is an event someone else may also set
+        to end the wait early (a page's stop check, core/ui/stop_check.py);
+        it is cleared first. Returns the current views of those runs that exist.
         """
         ids = list(run_ids)
-        wakeup = threading.Event()
+        if wakeup is None:
+            wakeup = threading.Event()
+        wakeup.clear()
         now = time.monotonic()
         with self._lock:
             unknown = [run_id for run_id in ids if run_id not in self._views]

@@ -28,8 +28,8 @@ from core.ui.owner import current_person
 from core.ui.requester import requester
 from core.ui.results import show_run_outcome
 from core.ui.run_toasts import toast_run_changes
-from core.ui.run_widget import WAIT_S
-from core.ui.stop_check import stop_if_requested
+from core.ui.run_widget import wait_for_change
+from core.ui.stop_check import stop_wakeup
 from core.ui.task_form import request_prefill
 from core.ui.task_pages import page_for, task_pages
 from core.ui.wording import plain, settings_line
@@ -218,15 +218,14 @@ def _show_run_again(runs: list[TaskRun], zone: ZoneInfo | None) -> None:
 def _watch(app: App, owner: str, slot, runs, zone, views: dict[str, RunView]) -> None:
     """Redraw the table while active runs change; rerun the page when one ends."""
     seen = {run_id: view.shown() for run_id, view in views.items()}
-    while True:
-        current = app.watcher.wait(list(views), seen, WAIT_S)
-        stop_if_requested()
-        toast_run_changes(app, owner)
-        if any(not view.active for view in current.values()):
-            st.rerun()
-        if any(seen.get(run_id) != view.shown() for run_id, view in current.items()):
-            _draw_table(slot, runs, zone, current)
-            seen = {run_id: view.shown() for run_id, view in current.items()}
+    with stop_wakeup() as wakeup:
+        while True:
+            current = wait_for_change(app, seen, wakeup, lambda: toast_run_changes(app, owner))
+            if any(not view.active for view in current.values()):
+                st.rerun()
+            if any(seen.get(run_id) != view.shown() for run_id, view in current.items()):
+                _draw_table(slot, runs, zone, current)
+                seen = {run_id: view.shown() for run_id, view in current.items()}
 
 
 def show_my_runs(app: App) -> None:

@@ -1,14 +1,15 @@
 """A toast when one of this owner's runs starts or ends while they look at another page.
 
 Cheap on purpose, because every watching page calls it: the check runs
-only where a page calls it (Home's live fragment, a task page while it
-watches, My runs), at most every ``CHECK_EVERY_S`` per session, and after
-the first look only while the session knows of a run still queued or
-running. Those runs' statuses come from the ``RunWatcher``, which reads
-every watched run in one query for all sessions; the owner's newest runs
+only where a page calls it (Home's live fragment, a task page and My runs
+each time their wait ends), and after the first look only while the
+session knows of a run still queued or running. Those runs' statuses come
+from the ``RunWatcher``, which reads every watched run in one query for all
+sessions, so a look reads memory, not the database; the owner's newest runs
 are read again (one small indexed query) only every ``RESCAN_EVERY_S``, to
 learn of runs requested from another tab. ``st.session_state`` keeps
-``{run id: (task, status)}`` of what was last seen.
+``{run id: (task, status)}`` of what was last seen; a waiting page adds
+``toasted_runs()`` to the runs it waits on, so a status change wakes it.
 """
 
 from __future__ import annotations
@@ -23,10 +24,9 @@ from core.run_history import run_statuses
 from core.tasks import registry
 from db.models import ACTIVE_STATUSES
 
-CHECK_EVERY_S = 2.0
 RESCAN_EVERY_S = 30.0
+"""How often a session learns of its owner's runs requested elsewhere; pages wait at most this."""
 _SEEN_KEY = "taskgate.toasts.seen"
-_CHECKED_KEY = "taskgate.toasts.checked"
 _SCANNED_KEY = "taskgate.toasts.scanned"
 
 _ENDINGS = {
@@ -65,6 +65,12 @@ def changes(seen: Seen, current: Seen, quiet_for: str | None = None) -> list[tup
     return toasts
 
 
+def toasted_runs() -> list[str]:
+    """The runs this session would toast when their status moves: those it saw queued or running."""
+    seen: Seen = st.session_state.get(_SEEN_KEY) or {}
+    return [run_id for run_id, (_, status) in seen.items() if status in ACTIVE_STATUSES]
+
+
 def toast_run_changes(app: App, owner: str, quiet_for: str | None = None) -> None:
     """Toast each run of ``owner`` that started or ended since this session last looked.
 
@@ -73,15 +79,13 @@ def toast_run_changes(app: App, owner: str, quiet_for: str | None = None) -> Non
     seen: Seen | None = st.session_state.get(_SEEN_KEY)
     now = time.monotonic()
     new_run = quiet_for is not None and (seen is None or quiet_for not in seen)
-    active = [i for i, (_, status) in (seen or {}).items() if status in ACTIVE_STATUSES]
-    if seen is not None and not new_run:
-        if now - st.session_state.get(_CHECKED_KEY, 0.0) < CHECK_EVERY_S or not active:
-            return
-    st.session_state[_CHECKED_KEY] = now
+    active = toasted_runs()
+    if seen is not None and not new_run and not active:
+        return
     if (
         seen is None
         or new_run
-        or now - st.session_state.get(_SCANNED_KEY, -math.inf) >= (RESCAN_EVERY_S)
+        or now - st.session_state.get(_SCANNED_KEY, -math.inf) >= RESCAN_EVERY_S
     ):
         current = run_statuses(app.engine, owner)
         st.session_state[_SCANNED_KEY] = now
@@ -89,6 +93,8 @@ def toast_run_changes(app: App, owner: str, quiet_for: str | None = None) -> Non
         current = dict(seen)
         for run_id, view in app.watcher.views(active).items():
             current[run_id] = (current[run_id][0], view.status)
+        if current == seen:
+            return
     for text, icon in changes(seen or {}, current, quiet_for):
         st.toast(text, icon=icon)
     st.session_state[_SEEN_KEY] = current

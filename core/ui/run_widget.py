@@ -1,12 +1,13 @@
 """One durable run on a page, drawn from what the run watcher reports and kept live.
 
-The page's script thread never holds a slot: it waits on the process's
-``RunWatcher`` (a blocking wait that returns when what the run shows
-changed, or after ``WAIT_S``), redraws only what changed, and passes
-Streamlit's stop check (core/ui/stop_check.py) after every wait, so a
-rerun, a page switch or a closed tab ends the *watching* at once and
-leaves the run itself alone. When the run ends the page reruns to show its
-outcome with the form ready again.
+The page's script thread never holds a slot: it blocks on the process's
+``RunWatcher`` until something it shows changes (the run, or a run its
+toasts follow), Streamlit asks this script run to stop or rerun (the stop
+sentry, core/ui/stop_check.py), or ``RESCAN_EVERY_S`` passes, and redraws
+only what changed. A rerun, a page switch or a closed tab thus ends the
+*watching* within the sentry's look and leaves the run itself alone, and a
+page watching a quiet queue costs nothing between changes. When the run
+ends the page reruns to show its outcome with the form ready again.
 """
 
 from __future__ import annotations
@@ -17,11 +18,9 @@ import streamlit as st
 
 from core.app import App
 from core.run_watch import RunView
-from core.ui.stop_check import stop_if_requested
+from core.ui.run_toasts import RESCAN_EVERY_S, toasted_runs
+from core.ui.stop_check import StopWakeup, stop_if_requested, stop_wakeup
 from core.ui.wording import duration, estimate, plain
-
-WAIT_S = 1.0
-"""Longest a watching script thread blocks before its stop check: Streamlit stops it then."""
 
 
 def queue_sentence(
@@ -82,28 +81,50 @@ class LiveRun:
             self._bar.empty()
 
 
+def wait_for_change(
+    app: App, seen: dict[str, tuple], wakeup: StopWakeup, tick: Callable[[], None]
+) -> dict[str, RunView]:
+    """Toast what moved, then block until one of the runs in ``seen`` changes; their views.
+
+    ``seen`` maps the runs the page draws to the ``RunView.shown()`` drawn.
+    The wait also ends when a run the toasts follow changes (``tick``, the
+    page's ``toast_run_changes``, toasts it on the next call), when Streamlit
+    asks this script run to stop or rerun (raised here, as Streamlit
+    intends), or after ``RESCAN_EVERY_S`` so the toasts learn of runs
+    requested elsewhere. The toasted runs' views are taken before ``tick``
+    looks, so a change between the two still ends the wait.
+    """
+    others = [run_id for run_id in toasted_runs() if run_id not in seen]
+    also = {run_id: view.shown() for run_id, view in app.watcher.views(others).items()}
+    tick()
+    current = app.watcher.wait(
+        [*seen, *also], {**seen, **also}, wakeup.bound(RESCAN_EVERY_S), wakeup.event
+    )
+    stop_if_requested()
+    return {run_id: current[run_id] for run_id in seen if run_id in current}
+
+
 def watch_until_finished(
     app: App,
     view: RunView,
     on_cancel: Callable[[], None],
     key: str,
-    tick: Callable[[], None] | None = None,
+    tick: Callable[[], None],
 ) -> RunView:
     """Draw ``view`` live until the run ends; return its final view.
 
-    Returns only when the run has ended; a stop or rerun of this script run
-    raises out of ``stop_if_requested`` as Streamlit intends.
+    ``tick`` is the page's toast check (see ``wait_for_change``). Returns
+    only when the run has ended; a stop or rerun of this script run raises
+    out of the wait as Streamlit intends.
     """
     live = LiveRun(view, on_cancel, key)
     live.draw(view)
     seen = {view.id: view.shown()}
-    while True:
-        current = app.watcher.wait([view.id], seen, WAIT_S).get(view.id, view)
-        stop_if_requested()
-        if tick is not None:
-            tick()
-        if not current.active:
-            return current
-        if current.shown() != seen[view.id]:
-            live.draw(current)
-            seen = {view.id: current.shown()}
+    with stop_wakeup() as wakeup:
+        while True:
+            current = wait_for_change(app, seen, wakeup, tick).get(view.id, view)
+            if not current.active:
+                return current
+            if current.shown() != seen[view.id]:
+                live.draw(current)
+                seen = {view.id: current.shown()}

@@ -25,6 +25,10 @@ APPLY_TIMEOUT_S = 30.0
 """Generous: the README promises about a second; this only guards against a hang."""
 STOPS = 5
 FREEZE_TIMEOUT_S = 120.0
+WATCHERS = 10
+LET_GO_TIMEOUT_S = 20.0
+"""Generous, yet under the 30 s a watching page blocks at most (``RESCAN_EVERY_S``): only
+the closed tab's own stop request, passed on by the stop sentry, ends its thread in time."""
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -65,6 +69,52 @@ def test_the_served_app_runs_without_streamlits_post_run_collection(server_env, 
     assert frozen is not None, log
     assert frozen > 100_000, "torch, pandas and plotly alone are several hundred thousand"
     assert "cyclic GC enabled=True" in log
+
+
+def _threads(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("Threads:"))
+
+
+def test_closed_tabs_watching_queued_runs_let_go_of_their_script_threads(server_env, tmp_path):
+    """Ten tabs watch their runs wait in a paused group; all close; the ten page threads end.
+
+    A watching page blocks until something it shows changes, so nothing but
+    the stop request of a closed tab wakes it; the runs themselves stay queued.
+    """
+    database = server_env["TASKGATE_DATABASE_URL"]
+    with streamlit_server(tmp_path, server_env) as server:
+        pid = server.process.pid
+
+        async def watch_then_close() -> None:
+            tabs = [Tab(server.url) for _ in range(WATCHERS)]
+            for tab in tabs:
+                await tab.open("matmul")  # the first visit also migrates the database
+            with get_engine(database).begin() as connection:
+                connection.execute(
+                    text("UPDATE concurrency_group SET paused = 1, version = version + 1")
+                )
+            for tab in tabs:
+                tab.click("Run", also=[value(tab.widget("Matrix size"), 64)])
+                await tab.wait_for_text("you keep your place", APPLY_TIMEOUT_S)
+            watching = _threads(pid)
+            for tab in tabs:
+                await tab.close()
+            deadline = time.monotonic() + LET_GO_TIMEOUT_S
+            while _threads(pid) > watching - WATCHERS:
+                assert time.monotonic() < deadline, (
+                    f"{_threads(pid)} threads {LET_GO_TIMEOUT_S} s after the tabs closed; "
+                    f"{watching} while {WATCHERS} tabs watched"
+                )
+                await asyncio.sleep(0.1)  # polling another process's thread count
+
+        asyncio.run(watch_then_close())
+        with get_engine(database).connect() as connection:
+            queued = connection.execute(
+                text("SELECT count(*) FROM task_run WHERE status = 'queued'")
+            ).scalar_one()
+        assert queued == WATCHERS, "closing a tab stops the watching, never the run"
+        assert "Traceback" not in server.log()
 
 
 def _set_limit_by_hand(url: str, group: str, limit: int) -> None:

@@ -1,6 +1,6 @@
 """Toasts for an owner's runs: what they say, and that watching pages do not each query for them.
 
-A page that watches calls ``toast_run_changes`` every couple of seconds; the
+A page calls ``toast_run_changes`` whenever its wait ends; the
 statuses of the runs it knows of come from the app's ``RunWatcher`` (one
 read for every session), and the owner's runs are read again only every
 ``RESCAN_EVERY_S``.
@@ -50,7 +50,6 @@ def _page() -> None:
 def test_a_watched_run_ending_is_toasted_from_the_watcher_without_reading_the_owners_runs(
     apptest_app, monkeypatch
 ):
-    monkeypatch.setattr(run_toasts, "CHECK_EVERY_S", 0.0)
     scans = []
     real_scan = run_toasts.run_statuses
     monkeypatch.setattr(
