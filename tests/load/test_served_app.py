@@ -76,6 +76,15 @@ def _threads(pid: int) -> int:
         return next(int(line.split()[1]) for line in status if line.startswith("Threads:"))
 
 
+def _pause(database: str, paused: bool, group: str | None = None) -> None:
+    """What the admin's pause and resume write (every group, or ``group``); applied within 1 s."""
+    statement = "UPDATE concurrency_group SET paused = :paused, version = version + 1"
+    if group is not None:
+        statement += " WHERE name = :group"
+    with get_engine(database).begin() as connection:
+        connection.execute(text(statement), {"paused": paused, "group": group})
+
+
 def test_closed_tabs_watching_queued_runs_let_go_of_their_script_threads(server_env, tmp_path):
     """Ten tabs watch their runs wait in a paused group; all close; the ten page threads end.
 
@@ -90,10 +99,7 @@ def test_closed_tabs_watching_queued_runs_let_go_of_their_script_threads(server_
             tabs = [Tab(server.url) for _ in range(WATCHERS)]
             for tab in tabs:
                 await tab.open("matmul")  # the first visit also migrates the database
-            with get_engine(database).begin() as connection:
-                connection.execute(
-                    text("UPDATE concurrency_group SET paused = 1, version = version + 1")
-                )
+            _pause(database, True)
             for tab in tabs:
                 tab.click("Run", also=[value(tab.widget("Matrix size"), 64)])
                 await tab.wait_for_text("you keep your place", APPLY_TIMEOUT_S)
@@ -114,6 +120,47 @@ def test_closed_tabs_watching_queued_runs_let_go_of_their_script_threads(server_
                 text("SELECT count(*) FROM task_run WHERE status = 'queued'")
             ).scalar_one()
         assert queued == WATCHERS, "closing a tab stops the watching, never the run"
+        assert "Traceback" not in server.log()
+
+
+TOAST_TIMEOUT_S = 20.0
+"""Generous, yet under the 30 s a watching page blocks at most: only a wake-up for the
+toasted run's change shows the toast in time."""
+
+
+def test_a_page_watching_its_run_toasts_another_run_of_its_owner_starting(server_env, tmp_path):
+    """One person waits for a fractal in one tab and a matmul in another (both groups paused).
+
+    When the fractal's group is resumed, the matmul page, still watching its
+    own queued run in the same script run, toasts the fractal's start.
+    """
+    database = server_env["TASKGATE_DATABASE_URL"]
+    server_env["TASKGATE_SINGLE_OWNER"] = "alice@example.org"
+    with streamlit_server(tmp_path, server_env) as server:
+
+        async def two_tabs() -> None:
+            fractal, matmul = Tab(server.url), Tab(server.url)
+            await fractal.open("fractal")  # the first visit also migrates the database
+            await matmul.open("matmul")
+            _pause(database, True)
+            tiny = [value(fractal.widget(f"{side} (pixels)"), 64) for side in ("Width", "Height")]
+            fractal.click("Run", also=tiny)
+            await fractal.wait_for_text("you keep your place", APPLY_TIMEOUT_S)
+            matmul.click("Run", also=[value(matmul.widget("Matrix size"), 64)])
+            await matmul.wait_for_text("you keep your place", APPLY_TIMEOUT_S)
+            runs_of_the_page = matmul.full_runs_started
+            _pause(database, False, group="B")
+            toasted = "Your Fractal renderer run"
+            try:
+                await matmul.wait_for_text(toasted, TOAST_TIMEOUT_S)
+            except TimeoutError:
+                pytest.fail(f"no toast within {TOAST_TIMEOUT_S} s; the page showed {matmul.texts}")
+            assert matmul.full_runs_started == runs_of_the_page, "toasted by a rerun, not the wait"
+            assert any("you keep your place" in line for line in matmul.texts)
+            for tab in (fractal, matmul):
+                await tab.close()
+
+        asyncio.run(two_tabs())
         assert "Traceback" not in server.log()
 
 

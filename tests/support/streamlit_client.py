@@ -91,7 +91,7 @@ class Tab:
         self.messages = 0
         self.bytes_received = 0
         self.texts: list[str] = []
-        """Markdown and caption bodies drawn since the last full run began."""
+        """Markdown, caption, alert and toast bodies drawn since the last full run began."""
         self.full_runs_started = 0
         self.script_running = False
         """What the server last said (``session_status_changed``): is a script run going on?"""
@@ -207,7 +207,7 @@ class Tab:
         if self._current is not None:
             self._current.elements.append(kind)
         body = getattr(element, kind, None)
-        if kind in ("markdown", "alert") and hasattr(body, "body"):
+        if kind in ("markdown", "alert", "toast") and hasattr(body, "body"):
             self.texts.append(body.body)
         label = getattr(body, "label", None)
         widget_id = getattr(body, "id", None)
