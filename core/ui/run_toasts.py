@@ -6,8 +6,8 @@ each time their wait ends), and after the first look only while the
 session knows of a run still queued or running. Those runs' statuses come
 from the ``RunWatcher``, which reads every watched run in one query for all
 sessions, so a look reads memory, not the database; the owner's newest runs
-are read again (one small indexed query) only every ``RESCAN_EVERY_S``, to
-learn of runs requested from another tab. ``st.session_state`` keeps
+are read again (one small indexed query) at most every ``RESCAN_EVERY_S``,
+to learn of runs requested from another tab. ``st.session_state`` keeps
 ``{run id: (task, status)}`` of what was last seen; a waiting page adds
 ``toasted_runs()`` to the runs it waits on, so a status change wakes it.
 """
@@ -25,7 +25,8 @@ from core.tasks import registry
 from db.models import ACTIVE_STATUSES
 
 RESCAN_EVERY_S = 30.0
-"""How often a session learns of its owner's runs requested elsewhere; pages wait at most this."""
+"""Least time between two reads of the owner's runs by one session (Home's fragment looks
+every 2 s; a watching page looks when its wait ends, see core/ui/run_widget.py)."""
 _SEEN_KEY = "taskgate.toasts.seen"
 _SCANNED_KEY = "taskgate.toasts.scanned"
 

@@ -3,7 +3,7 @@
 The page's script thread never holds a slot: it blocks on the process's
 ``RunWatcher`` until something it shows changes (the run, or a run its
 toasts follow), Streamlit asks this script run to stop or rerun (the stop
-sentry, core/ui/stop_check.py), or ``RESCAN_EVERY_S`` passes, and redraws
+sentry, core/ui/stop_check.py), or ``LONGEST_WAIT_S`` passes, and redraws
 only what changed. A rerun, a page switch or a closed tab thus ends the
 *watching* within the sentry's look and leaves the run itself alone, and a
 page watching a quiet queue costs nothing between changes. When the run
@@ -18,9 +18,14 @@ import streamlit as st
 
 from core.app import App
 from core.run_watch import RunView
-from core.ui.run_toasts import RESCAN_EVERY_S, toasted_runs
+from core.ui.run_toasts import toasted_runs
 from core.ui.stop_check import StopWakeup, stop_if_requested, stop_wakeup
 from core.ui.wording import duration, estimate, plain
+
+LONGEST_WAIT_S = 300.0
+"""Longest a watching page blocks while nothing it shows changes. Only then do its toasts
+look for runs its owner requested in other tabs (each look is a query per session: 200
+pages waking every 30 s for it cost more than everything else that watching costs)."""
 
 
 def queue_sentence(
@@ -90,15 +95,15 @@ def wait_for_change(
     The wait also ends when a run the toasts follow changes (``tick``, the
     page's ``toast_run_changes``, toasts it on the next call), when Streamlit
     asks this script run to stop or rerun (raised here, as Streamlit
-    intends), or after ``RESCAN_EVERY_S`` so the toasts learn of runs
-    requested elsewhere. The toasted runs' views are taken before ``tick``
+    intends), or after ``LONGEST_WAIT_S`` so the toasts learn of runs
+    requested in other tabs. The toasted runs' views are taken before ``tick``
     looks, so a change between the two still ends the wait.
     """
     others = [run_id for run_id in toasted_runs() if run_id not in seen]
     also = {run_id: view.shown() for run_id, view in app.watcher.views(others).items()}
     tick()
     current = app.watcher.wait(
-        [*seen, *also], {**seen, **also}, wakeup.bound(RESCAN_EVERY_S), wakeup.event
+        [*seen, *also], {**seen, **also}, wakeup.bound(LONGEST_WAIT_S), wakeup.event
     )
     stop_if_requested()
     return {run_id: current[run_id] for run_id in seen if run_id in current}

@@ -27,8 +27,8 @@ STOPS = 5
 FREEZE_TIMEOUT_S = 120.0
 WATCHERS = 10
 LET_GO_TIMEOUT_S = 20.0
-"""Generous, yet under the 30 s a watching page blocks at most (``RESCAN_EVERY_S``): only
-the closed tab's own stop request, passed on by the stop sentry, ends its thread in time."""
+"""Generous, yet far under the 300 s a watching page blocks at most (``LONGEST_WAIT_S``):
+only the closed tab's own stop request, passed on by the stop sentry, ends its thread in time."""
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -124,7 +124,7 @@ def test_closed_tabs_watching_queued_runs_let_go_of_their_script_threads(server_
 
 
 TOAST_TIMEOUT_S = 20.0
-"""Generous, yet under the 30 s a watching page blocks at most: only a wake-up for the
+"""Generous, yet far under the 300 s a watching page blocks at most: only a wake-up for the
 toasted run's change shows the toast in time."""
 
 
