@@ -1,15 +1,14 @@
-"""Everything one Taskgate process holds: settings, database, limiter, runs, background jobs.
+"""Everything one Taskgate process holds: settings, database, the admitter, background jobs.
 
 ``start_app`` is called once per process (the Streamlit entrypoint caches
 it with ``st.cache_resource``; tests and tools call it directly). It migrates
-the database, sets up the admin password, sweeps runs whose worker died,
-loads the groups into a fresh limiter, starts the run service and (with
-``TASKGATE_WORKERS=embedded``, the default) a dispatcher with its warm worker
-processes, the run watcher the pages wait on, and the scheduler (group
-reload, occupancy sampling, pruning). ``App.close`` undoes it in reverse
-order and is also registered to run at interpreter exit, after Streamlit
-has handled SIGTERM, so every running run is recorded with a final status
-when the server stops.
+the database, sets up the admin password, starts the admitter (which sweeps
+runs whose process died) with, under ``TASKGATE_WORKERS=embedded`` (the
+default), the local executor and its warm worker processes, the run watcher
+the pages wait on, and the scheduler (occupancy sampling, pruning).
+``App.close`` undoes it in reverse order and is also registered to run at
+interpreter exit, after Streamlit has handled SIGTERM, so every running run
+is recorded with a final status when the server stops.
 """
 
 from __future__ import annotations
@@ -20,36 +19,26 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from typing import Any
 
 from sqlalchemy import Engine
 
 from core.auth import AdminAuth, admin_password_hash
-from core.group_sync import GroupSync
-from core.group_view import GroupView
-from core.held_runs import HeldRuns
-from core.limiter import GroupConfig, Limiter, LimiterBackend, RunEvents, RunInfo
+from core.groups import GroupService
 from core.metrics import OccupancySampler, prune_history
 from core.run_watch import RunWatcher
-from core.runs import RunRecorder
-from core.scheduler import (
-    CONFIG_RELOAD_INTERVAL_S,
-    PRUNE_INTERVAL_S,
-    Scheduler,
-    add_interval_job,
-    build_scheduler,
-)
+from core.runs.admin import RunAdmin
+from core.runs.admitter import Admitter
+from core.runs.database import RunDatabase
+from core.runs.held import HeldRun
+from core.runs.occupancy import Occupancy
+from core.runs.service import RunService
+from core.scheduler import PRUNE_INTERVAL_S, Scheduler, add_interval_job, build_scheduler
 from core.settings import Settings
-from core.shared_limiter import SharedLimiter
-from core.shared_limiter.database import LimiterDatabase
 from core.tasks import registry
 from core.tasks.assignment import seed_assignments
 from core.tasks.device import pick_device
-from core.worker import store as worker_store
-from core.worker.dispatcher import Dispatcher
+from core.worker.executor import LocalExecutor
 from core.worker.pool import ChildPool
-from core.worker.run_admin import RunAdmin
-from core.worker.service import RunService
 from db.engine import get_engine
 from db.migrate import upgrade
 
@@ -64,140 +53,74 @@ are not walked, so one costs milliseconds)."""
 class App:
     settings: Settings
     engine: Engine
-    limiter: LimiterBackend
-    recorder: RunRecorder
-    groups: GroupSync
+    db: RunDatabase
+    admitter: Admitter
+    runs: RunService
+    run_admin: RunAdmin
+    occupancy: Occupancy
+    """What pages show of groups, read from the queue (core/runs/occupancy.py)."""
+    watcher: RunWatcher
     scheduler: Scheduler
     admin: AdminAuth
-    runs: RunService
-    watcher: RunWatcher
-    runs_db: LimiterDatabase
-    run_admin: RunAdmin
-    held_runs: HeldRuns
-    occupancy: GroupView
-    """What pages show of groups: the limiter's slots, the durable queue (core/group_view.py)."""
-    dispatcher: Dispatcher | None = None
-    pool: ChildPool | None = None
+
+    def groups(self) -> GroupService:
+        """The group service, whose changes wake this process's admitter at once."""
+        return GroupService(self.engine, self.occupancy.fresh, self.admitter.wake)
+
+    def held_run(self, group: str) -> HeldRun:
+        """A held run in ``group`` for page code (``hold_slot``)."""
+        return HeldRun(self.runs, self.admitter, self.watcher, group)
 
     def close(self) -> None:
-        """Stop runs first (each is recorded), then the jobs, the limiter and the writers."""
-        if self.dispatcher is not None:
-            self.dispatcher.stop()
-        if self.pool is not None:
-            self.pool.close()
+        """Stop runs first (each is recorded), then the watcher, the jobs and the database."""
+        self.admitter.stop()
         self.watcher.close()
-        # Then the jobs, waiting for a run in progress: a sample or a reload must
-        # not use the limiter or the database after they were closed.
+        # Then the jobs, waiting for a run in progress: a sample must not use the
+        # database after it was closed.
         if self.scheduler.running:
             self.scheduler.shutdown()
-        self.limiter.close()
-        self.recorder.close()
-        self.runs_db.dispose()
+        self.db.dispose()
 
 
-class GroupCreations:
-    """The limiter's event sink where runs are durable: only groups created on first use.
-
-    A durable run's row is written by the run service and its dispatcher,
-    conditionally; the limiter's own run events would race those writes, so
-    only ``group_created`` reaches the recorder, which stores the group.
-    """
-
-    def __init__(self, recorder: RunRecorder) -> None:
-        self._recorder = recorder
-
-    def group_created(self, config: GroupConfig) -> None:
-        self._recorder.group_created(config)
-
-    def run_queued(self, run: RunInfo) -> None:
-        pass
-
-    def run_started(self, run: RunInfo) -> None:
-        pass
-
-    def run_finished(self, run: RunInfo, status: str, error: str | None) -> None:
-        pass
-
-
-def build_limiter(settings: Settings, events: RunEvents | None) -> LimiterBackend:
-    """This process's own limiter, or with TASKGATE_LIMITER=shared one shared by every process.
-
-    The one place that picks a backend; everything else takes a ``LimiterBackend``.
-    """
-    if settings.limiter == "shared":
-        return SharedLimiter(
-            settings.database_url,
-            default_limit=settings.default_limit,
-            events=events,
-            lease_ttl_s=settings.lease_ttl_s,
-        )
-    return Limiter(default_limit=settings.default_limit, events=events)
-
-
-def sweep_runs(db: LimiterDatabase) -> None:
-    """Record runs whose worker's lease ran out lost; give their queued runs back to the queue.
-
-    Leases, not process ids: this finds the runs of a process that died on
-    any host (a previous container, another machine) once their lease ends.
-    """
-    with db.write() as connection:
-        lost, returned = worker_store.sweep(connection, worker_store.clock(connection))
-    if lost or returned:
-        log.warning(
-            "runs of stopped workers: %d recorded lost, %d back in the queue", lost, returned
-        )
-
-
-def start_dispatcher(
+def start_admitter(
     settings: Settings,
-    db: LimiterDatabase,
-    limiter: LimiterBackend,
+    db: RunDatabase,
+    *,
+    execute: bool = True,
     device: str | None = None,
-    **options: Any,
-) -> tuple[Dispatcher, ChildPool]:
-    """A started dispatcher and its warm worker processes (the web server's, or a worker's)."""
-    pool = ChildPool()
-    dispatcher = Dispatcher(
-        db,
-        limiter,
-        pool,
-        device=device or str(pick_device()),
-        lease_ttl_s=settings.lease_ttl_s,
-        grace_s=settings.cancel_grace_s,
-        max_result_bytes=settings.result_max_bytes,
-        fleet_order=settings.limiter == "shared",
-        **options,
-    )
-    dispatcher.start()
-    return dispatcher, pool
+    groups: list[str] | None = None,
+    slots: int | None = None,
+    host: str | None = None,
+) -> Admitter:
+    """A started admitter, with a local executor and its warm worker processes if ``execute``."""
+    executor = None
+    if execute:
+        executor = LocalExecutor(
+            ChildPool(),
+            device=device or str(pick_device()),
+            grace_s=settings.cancel_grace_s,
+            max_result_bytes=settings.result_max_bytes,
+            slots=slots,
+            groups=groups,
+        )
+    admitter = Admitter(db, lease_ttl_s=settings.lease_ttl_s, executor=executor, host=host)
+    admitter.start()
+    return admitter
 
 
 def start_app(settings: Settings) -> App:
     upgrade(settings.database_url)
     engine = get_engine(settings.database_url)
     admin = AdminAuth(admin_password_hash(engine, settings.admin_password))
-    recorder = RunRecorder(engine)
-    limiter = build_limiter(settings, GroupCreations(recorder))
     seed_assignments(engine, registry.tasks().values(), settings.default_limit)
-    groups = GroupSync(engine, limiter)
-    groups.refresh()
-    groups.seed_durations()
-    runs_db = LimiterDatabase(settings.database_url)
-    runs = RunService(runs_db)
-    run_admin = RunAdmin(runs_db)
-    sweep = partial(sweep_runs, runs_db)
-    sweep()
-    dispatcher = pool = None
-    if settings.workers == "embedded":
-        dispatcher, pool = start_dispatcher(settings, runs_db, limiter)
-        runs.on_change(dispatcher.wake)
-        run_admin.on_change(dispatcher.wake)
-    watcher = RunWatcher(runs_db.reader, limiter.snapshot)
-    held_runs = HeldRuns(runs_db, settings.lease_ttl_s)
-    occupancy = GroupView(limiter, runs_db.reader)
+    db = RunDatabase(settings.database_url)
+    admitter = start_admitter(settings, db, execute=settings.workers == "embedded")
+    runs = RunService(db, admitter.wake)
+    run_admin = RunAdmin(db, admitter.wake)
+    occupancy = Occupancy(db.reader)
+    watcher = RunWatcher(db.reader, occupancy.snapshot)
     retention = timedelta(days=settings.retention_days)
     scheduler = build_scheduler()
-    add_interval_job(scheduler, "reload-groups", groups.poll, CONFIG_RELOAD_INTERVAL_S)
     sampler = OccupancySampler(engine, occupancy, interval_s=settings.sample_interval_s)
     add_interval_job(scheduler, "sample-occupancy", sampler.sample, settings.sample_interval_s)
     add_interval_job(
@@ -211,26 +134,7 @@ def start_app(settings: Settings) -> App:
     # one full collection every few seconds frees what closed sessions left in cycles (a
     # decoded result's arrays among them) without holding up any page run.
     add_interval_job(scheduler, "collect-garbage", gc.collect, GC_INTERVAL_S)
-    add_interval_job(scheduler, "renew-held-runs", held_runs.renew, settings.lease_ttl_s / 3)
-    if dispatcher is None:  # a dispatcher sweeps with its heartbeat; without one, this job does
-        add_interval_job(scheduler, "sweep-runs", sweep, settings.lease_ttl_s / 3)
     scheduler.start()
-    app = App(
-        settings,
-        engine,
-        limiter,
-        recorder,
-        groups,
-        scheduler,
-        admin,
-        runs,
-        watcher,
-        runs_db,
-        run_admin,
-        held_runs,
-        occupancy,
-        dispatcher,
-        pool,
-    )
+    app = App(settings, engine, db, admitter, runs, run_admin, occupancy, watcher, scheduler, admin)
     atexit.register(app.close)
     return app

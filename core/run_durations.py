@@ -23,8 +23,8 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from core.limiter.queue_eta import RunningRun, estimate_waits
-from core.worker.claims import QUEUE_ORDER
-from db.models import TaskRun, group_name_key
+from core.runs.sql import QUEUE_ORDER
+from db.models import ACTIVE_STATUSES, TaskRun, group_name_key
 
 RUNS = TaskRun.__table__
 RECENT = 10
@@ -87,7 +87,7 @@ def typical_durations(connection: Connection, tasks: Iterable[str]) -> Typical:
 
 @dataclass(frozen=True)
 class Line:
-    """One group right now: its running runs and its queued run ids, head first."""
+    """One group right now: the runs holding its slots, and its waiting runs, head first."""
 
     running: list[Any]
     queued: list[Any]
@@ -111,14 +111,15 @@ def lines(connection: Connection, groups: Iterable[str]) -> dict[str, Line]:
             RUNS.c.params,
             RUNS.c.started_at,
             RUNS.c.progress_fraction,
+            RUNS.c.worker_id,
         )
-        .where(RUNS.c.status.in_(("queued", "running")), RUNS.c.group_key.in_(keys))
+        .where(RUNS.c.status.in_(ACTIVE_STATUSES), RUNS.c.group_key.in_(keys))
         .order_by(*QUEUE_ORDER)
     ).all()
     out: dict[str, Line] = {}
     for row in rows:
         line = out.setdefault(row.group_key, Line([], []))
-        (line.running if row.status == "running" else line.queued).append(row)
+        (line.queued if row.worker_id is None else line.running).append(row)
     return out
 
 

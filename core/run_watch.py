@@ -63,6 +63,7 @@ _COLUMNS = (
     RUNS.c.error,
     RUNS.c.cancel_requested_at,
     RUNS.c.admin_note,
+    RUNS.c.worker_id,
 )
 
 
@@ -108,12 +109,14 @@ class RunView:
     device: str
     error: str | None
     cancel_requested: bool
+    granted: bool = False
+    """Queued, but granted a slot: its body is starting (it has no place in the queue)."""
     position: int | None = None
     queued: int | None = None
     paused: bool = False
     eta_s: float | None = None
     admin_note: str | None = None
-    """The latest admin action on the run, in its owner's words (core/worker/run_admin.py)."""
+    """The latest admin action on the run, in its owner's words (core/runs/admin.py)."""
 
     @property
     def active(self) -> bool:
@@ -124,6 +127,7 @@ class RunView:
         fraction = None if self.progress_fraction is None else round(self.progress_fraction, 2)
         return (
             self.status,
+            self.granted,
             self.position,
             self.queued,
             self.paused,
@@ -159,6 +163,7 @@ def read_views(connection, run_ids: Iterable[str]) -> dict[str, RunView]:
             error=row.error,
             cancel_requested=row.cancel_requested_at is not None,
             admin_note=row.admin_note,
+            granted=row.worker_id is not None,
         )
         for row in rows
     }
@@ -193,7 +198,7 @@ class _LinePlaces:
 
 def _placed(view: RunView, places: Mapping[str, _LinePlaces]) -> RunView:
     """``view`` with its place in its group's line, if it is queued."""
-    if view.status != "queued":
+    if view.status != "queued" or view.granted:
         return view
     place = places.get(group_name_key(view.group))
     if place is None:

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 
-CONFIG_RELOAD_INTERVAL_S = 1.0
 PRUNE_INTERVAL_S = 600.0
 STOP_TIMEOUT_S = 10.0
 """How long ``shutdown`` waits for a run in progress before leaving it behind."""

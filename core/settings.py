@@ -36,13 +36,12 @@ class Settings:
     sample_interval_s: float = 1.0
     retention_days: float = 7.0
     admin_password: str | None = None
-    limiter: str = "local"
     lease_ttl_s: float = 15.0
     guests: str = "run"
     admins: tuple[str, ...] = ()
     workers: str = "embedded"
     """"embedded": the web server runs tasks in its own worker processes;
-    "external": only ``python -m core.worker`` processes do (needs the shared limiter)."""
+    "external": only ``python -m core.worker`` processes do."""
     result_max_bytes: int = 64 * 1024**2
     """Largest stored result; 64 MB holds the biggest fractal (3840 x 2160, RGB) with room."""
     cancel_grace_s: float = 5.0
@@ -166,7 +165,6 @@ _FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "sample_interval_s": ("TASKGATE_SAMPLE_INTERVAL_S", _number_above(0.0, 3600.0)),
     "retention_days": ("TASKGATE_RETENTION_DAYS", _number_above(0.0, 3650.0)),
     "admin_password": ("TASKGATE_ADMIN_PASSWORD", _text),
-    "limiter": ("TASKGATE_LIMITER", _one_of("local", "shared")),
     "lease_ttl_s": ("TASKGATE_LEASE_TTL_S", _number_above(1.0, 3600.0)),
     "guests": ("TASKGATE_GUESTS", _one_of("run", "watch", "none")),
     "admins": ("TASKGATE_ADMINS", _comma_list),
@@ -186,10 +184,4 @@ def load_settings(environ: Mapping[str, str], secrets: Mapping[str, Any] | None 
             raw = str(secrets[variable])
         if raw is not None:
             values[field] = parse(variable, raw)
-    settings = Settings(**values)
-    if settings.workers == "external" and settings.limiter != "shared":
-        raise SettingsError(
-            "TASKGATE_WORKERS=external needs TASKGATE_LIMITER=shared, so that the worker "
-            "processes and the web server share one set of limits."
-        )
-    return settings
+    return Settings(**values)

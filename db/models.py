@@ -9,6 +9,7 @@ UTC on SQLite, which has no time zones, and as timestamptz on PostgreSQL.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
@@ -21,7 +22,6 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
-    UniqueConstraint,
 )
 from sqlmodel import Field, SQLModel
 
@@ -41,16 +41,26 @@ GROUP_NAME_KEY_MAX = 3 * GROUP_NAME_MAX
 """Case folding can lengthen a name (``ß`` folds to ``ss``), at most threefold per character."""
 GUEST_NAME_MAX = 40
 TASK_KEY_MAX = 64
-RUN_STATUSES = (
-    "queued",
-    "running",
-    "succeeded",
-    "failed",
-    "cancelled",
-    "timed_out",
-    "rejected",
-    "lost",
-)
+class RunStatus(StrEnum):
+    """Where a run is in its life: active (queued, running), then exactly one final status."""
+
+    QUEUED = "queued"
+    """Waiting for a slot, or granted one and starting (``worker_id`` set)."""
+    RUNNING = "running"
+    """Its body runs."""
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    """Someone cancelled it (its owner, an admin, or its page stopped)."""
+    TIMED_OUT = "timed_out"
+    """It waited past the queue timeout or ran past the run-time cap."""
+    REJECTED = "rejected"
+    """Its group went away before it started."""
+    LOST = "lost"
+    """Its body was running when the process running it died or stopped."""
+
+
+RUN_STATUSES = tuple(RunStatus)
 FINISHED_STATUSES = RUN_STATUSES[2:]
 ACTIVE_STATUSES = RUN_STATUSES[:2]
 
@@ -132,14 +142,15 @@ Index("uq_group_name_key", ConcurrencyGroup.__table__.c.name_key, unique=True)
 class TaskRun(_Table, table=True):
     """One run, durable from request to outcome: queued, running, then a final status.
 
-    The queue order of a group is ``(queue_order, enqueued_at, id)``: every
-    run starts at ``queue_order`` 0 and an admin's "move to the head" gives
-    one a lower number (core/worker/run_admin.py). A queued run is
-    claimed by one dispatcher (``worker_id``), which then holds a lease on it
-    (``lease_expires_at``) and renews it while the run is queued or running;
-    a run whose lease ran out is found by any process's sweep (core/worker/store.py).
-    ``cancel_requested_at`` is a request; the dispatcher that holds the run
-    carries it out and writes the final status.
+    This table is the queue. The queue order of a group is ``(queue_order,
+    enqueued_at, id)``: every run starts at ``queue_order`` 0 and an admin's
+    "move to the head" gives one a lower number. A run holds one of its
+    group's slots from its grant (``worker_id``: the process that executes it,
+    still ``queued`` until its body starts) to its final status; that process
+    renews its lease (``lease_expires_at``), and the sweep records a run whose
+    lease ran out ``lost`` if its body ran, or gives it back to the queue in
+    its place if not (core/runs/sql.py). ``cancel_requested_at`` is a request
+    the executing process carries out.
     """
 
     __tablename__ = "task_run"
@@ -186,9 +197,9 @@ class TaskRun(_Table, table=True):
     cancel_requested_at: datetime | None = None
     cancelled_by: str | None = None
     queue_order: float = 0.0
-    requeue_requested_at: datetime | None = None
-    """Set on a claimed, still waiting run when an admin reorders its queue: its dispatcher
-    gives it back so that runs are claimed (and enter the limiter) in the new order."""
+    held_by: str | None = Field(default=None, max_length=32)
+    """The process whose page code runs this run (``hold_slot``): only it may be granted
+    the run, and it runs the body on the page's thread. None for a task run."""
     admin_note: str | None = None
     """The latest admin action on the run, as its owner reads it ("Moved to the head of
     the queue by admin alice at 14:02 UTC.")."""
@@ -299,43 +310,6 @@ class GuestProfile(_Table, table=True):
     owner: str = Field(primary_key=True, max_length=64)
     display_name: str = Field(max_length=GUEST_NAME_MAX)
     updated_at: datetime = Field(default_factory=utcnow)
-
-
-class LimiterTicket(_Table, table=True):
-    """A request's place in the fleet-wide limiter (``TASKGATE_LIMITER=shared``).
-
-    The id is the ticket number: a group's queue is its waiting tickets in id
-    order, so it is strictly increasing (AUTOINCREMENT on SQLite, a sequence on
-    PostgreSQL) and never reused. A ticket lives only while its request is
-    waiting or running; ``holder`` (one limiter in one process) renews
-    ``lease_expires_at`` while it lives, and any process deletes a ticket whose
-    lease ran out, so a crashed process cannot hold slots for ever. Deleting a
-    group deletes its tickets.
-    """
-
-    __tablename__ = "limiter_ticket"
-    __table_args__ = (
-        CheckConstraint("state IN ('waiting', 'running')", name="ck_ticket_state"),
-        UniqueConstraint("run_id", name="uq_limiter_ticket_run_id"),
-        Index("ix_limiter_ticket_group_state", "group_id", "state", "id"),
-        Index("ix_limiter_ticket_lease", "lease_expires_at"),
-        Index("ix_limiter_ticket_holder", "holder"),
-        {"sqlite_autoincrement": True},
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    run_id: str = Field(max_length=32)
-    group_id: int = Field(foreign_key="concurrency_group.id", ondelete="CASCADE")
-    owner: str = ""
-    task: str = ""
-    params: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
-    state: str = "waiting"
-    enqueued_at: datetime = Field(default_factory=utcnow)
-    granted_at: datetime | None = None
-    lease_expires_at: datetime
-    host: str = ""
-    pid: int = 0
-    holder: str = Field(max_length=32)
 
 
 class TaskGroup(_Table, table=True):

@@ -56,7 +56,7 @@ def describe_change(before: dict[str, Any] | None, after: dict[str, Any] | None)
         return "created with " + ", ".join(settings) + (", paused" if after.get("paused") else "")
     if after is None:
         return "deleted"
-    if "run" in after:  # an admin's action on a run (core/worker/run_admin.py)
+    if "run" in after:  # an admin's action on a run (core/runs/admin.py)
         return (
             f"run {after['run'][:8]} ({after.get('task', '')}) of {after.get('owner', '')}: "
             f"{(before or {}).get('status', '')} → {after.get('status', '')}"

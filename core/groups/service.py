@@ -2,8 +2,10 @@
 
 Every change goes through the same steps: refuse a non-admin actor; check
 the input; in ONE transaction, make the change and write its audit event;
-then reload the process's limiter so the change applies now (raising a
-limit admits waiters at once). Other processes pick it up within a second.
+then wake the admitters, which read a group's settings at every decision, so
+the change applies at once (raising a limit admits waiters at once). Other
+processes hear of it through the database (a trigger's NOTIFY on PostgreSQL,
+SQLite's data_version), or within half a second.
 
 Edits are optimistic: the admin's form remembers the version it showed, and
 the UPDATE only matches that version. If another admin saved in between,
@@ -20,6 +22,7 @@ saves race, and its answer must reach the admin as words, not SQL.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,8 +31,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core.auth import Actor, require_admin
-from core.group_sync import GroupSync
-from core.group_view import Snapshots
 from core.groups.audit import AuditEntry, group_state, read_audit_log
 from core.groups.errors import (
     ConfirmationNeeded,
@@ -41,6 +42,7 @@ from core.groups.errors import (
     StaleGroup,
 )
 from core.groups.rules import GroupSettings, check_settings, clean_name, group_sort_key
+from core.limiter import GroupSnapshot
 from core.limiter.config import settings_of
 from core.tasks.assignment import move_tasks_off
 from db.engine import rows_matched, session_scope
@@ -99,10 +101,15 @@ class _LostRace(Exception):
 class GroupService:
     """The only way the app changes groups; each method checks ``actor`` itself."""
 
-    def __init__(self, engine: Engine, group_sync: GroupSync, limiter: Snapshots) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        snapshot: Callable[[], dict[str, GroupSnapshot]],
+        changed: Callable[[], None],
+    ) -> None:
         self._engine = engine
-        self._sync = group_sync
-        self._limiter = limiter
+        self._snapshot = snapshot
+        self._changed = changed
 
     # reading -------------------------------------------------------------------
     def groups(self) -> list[GroupRecord]:
@@ -350,7 +357,7 @@ class GroupService:
 
     def _activity(self, name: str) -> tuple[int, int]:
         """How many runs of the group are running and queued right now."""
-        for group in self._limiter.snapshot().values():
+        for group in self._snapshot().values():
             if group.name.casefold() == name.strip().casefold():
                 return group.running, group.queued
         return 0, 0
@@ -372,9 +379,5 @@ class GroupService:
                 return gone
 
     def _apply(self) -> None:
-        """Load the committed change into this process's limiter now."""
-        try:
-            self._sync.refresh()
-        except Exception:
-            # The change is saved; the once-a-second reload will apply it.
-            log.exception("could not reload groups after a change; the next poll will")
+        """Tell the admitters now: the change is committed and applies at their next look."""
+        self._changed()

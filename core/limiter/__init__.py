@@ -1,19 +1,15 @@
-"""Named concurrency groups: at most ``limit`` runs at once, the rest wait in FIFO order.
+"""Groups' settings and the admission rules: pure, with no database and no Streamlit.
 
-This package knows nothing of Streamlit or the database, and imports
-neither (tests/limiter/test_limiter_imports.py holds it to that). It holds
-the contract every backend keeps (``LimiterBackend``), the in-process
-backend (``Limiter``), and what both share: the records, the refusals,
-the admission policy and the waiting loop. It reports the life of every run
-to an optional ``RunEvents`` sink, and takes group settings through
-``configure``; the app wires both to storage. The database backend,
-``core.shared_limiter.SharedLimiter``, builds on this package, never the
-other way round.
+``config`` declares every setting of a group once; ``policy`` is the one
+admission policy (who may start, who is refused and why), which the run
+service applies to a submit and ``core.runs.sql.choose`` to a grant;
+``errors`` are its refusals, sentences for the person who asked;
+``queue_eta`` estimates a queue's waits. The queue itself is ``task_run``
+(core/runs/).
 """
 
 from __future__ import annotations
 
-from core.limiter.backend import LimiterBackend
 from core.limiter.config import CREATED_ON_FIRST_USE, GroupConfig
 from core.limiter.errors import (
     GroupRemoved,
@@ -24,25 +20,17 @@ from core.limiter.errors import (
     RunCancelled,
     UnknownGroup,
 )
-from core.limiter.events import RunEvents, RunStatus
-from core.limiter.local import Limiter
-from core.limiter.records import GroupSnapshot, RunInfo, WaitInfo
+from core.limiter.records import GroupSnapshot
 
 __all__ = [
     "CREATED_ON_FIRST_USE",
     "GroupConfig",
     "GroupRemoved",
     "GroupSnapshot",
-    "Limiter",
-    "LimiterBackend",
     "LimiterError",
     "OwnerLimitReached",
     "QueueFull",
     "QueueTimeout",
     "RunCancelled",
-    "RunEvents",
-    "RunInfo",
-    "RunStatus",
     "UnknownGroup",
-    "WaitInfo",
 ]

@@ -1,9 +1,9 @@
 """A waiter's honest ETA: simulate the group's slots freeing, run by run.
 
-The per-group average (core/limiter/eta.py) treats every run alike, so a
-classifier of 1 min 44 s ahead of a waiter reads "about 3 s" when matmuls
-ran before it, and "any moment now" once the average has passed. Here each
-run ahead counts for what it is:
+A per-group average treats every run alike, so a classifier of 1 min 44 s
+ahead of a waiter would read "about 3 s" when matmuls ran before it, and
+"any moment now" once the average has passed. Here each run ahead counts
+for what it is:
 
 - a **running** run leaves after its remaining time: from its progress
   (elapsed × (1 − f) / f once it has reported enough), else from its task's

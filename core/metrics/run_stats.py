@@ -154,7 +154,7 @@ def runs_since(
     since: datetime,
     *,
     groups: list[str] | None = None,
-    statuses: list[str] | None = None,
+    statuses: Sequence[str] | None = None,
     limit: int = 200,
 ) -> list[RunRow]:
     """The newest ``limit`` requests made since ``since``, optionally of some groups/statuses."""

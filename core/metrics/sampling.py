@@ -27,8 +27,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.group_view import Snapshots
 from core.metrics.sql import greatest, upsert
+from core.runs.occupancy import Occupancy
 from db.engine import rows_matched, session_scope
 from db.models import (
     FINISHED_STATUSES,
@@ -45,17 +45,17 @@ LEASE_INTERVALS = 3
 
 
 class OccupancySampler:
-    """Writes the limiter's occupancy of every group to ``occupancy_sample``."""
+    """Writes the occupancy of every group to ``occupancy_sample``."""
 
     def __init__(
         self,
         engine: Engine,
-        limiter: Snapshots,
+        occupancy: Occupancy,
         clock: Callable[[], datetime] = utcnow,
         interval_s: float = 1.0,
     ) -> None:
         self._engine = engine
-        self._limiter = limiter
+        self._occupancy = occupancy
         self._clock = clock
         self._holder = uuid.uuid4().hex
         self._lease = timedelta(seconds=LEASE_INTERVALS * interval_s)
@@ -74,7 +74,7 @@ class OccupancySampler:
                 "running": group.running,
                 "queued": group.queued,
             }
-            for group in self._limiter.snapshot().values()
+            for group in self._occupancy.snapshot().values()
         ]
         with session_scope(self._engine) as session:
             if not _hold_lease(session, self._holder, at, self._lease):

@@ -43,9 +43,9 @@ import streamlit as st
 
 from core.app import App
 from core.identity import NotAllowed
-from core.limiter import GroupConfig, LimiterError, RunCancelled, RunInfo, UnknownGroup, WaitInfo
-from core.limiter.events import body_outcome, waiting_outcome
+from core.limiter import LimiterError, RunCancelled
 from core.run_watch import RunView
+from core.runs.held import HeldRun
 from core.tasks import registry
 from core.tasks.assignment import group_of
 from core.tasks.params import TaskParamError
@@ -68,7 +68,6 @@ DRAW_EVERY_S = 0.1
 """Fastest redraw of a held slot's bar: a loop calling ``progress`` must not flood the browser."""
 CANCEL_CHECK_EVERY_S = 1.0
 """How often ``progress`` reads whether the run was cancelled from My runs or by an admin."""
-STOPPED = "Stopped on the page (Cancel, a reload, another page or a closed tab)."
 
 
 # A registered task -----------------------------------------------------------------------------
@@ -176,8 +175,7 @@ class SlotRefused(Exception):
 class _LiveSlot:
     """A held slot on the page: a headline, a progress bar and Cancel, plus the stop checks."""
 
-    def __init__(self, app: App, label: str) -> None:
-        self._app = app
+    def __init__(self, label: str) -> None:
         area = st.container()
         self._headline = area.empty()
         self._bar = area.empty()
@@ -193,20 +191,24 @@ class _LiveSlot:
         self._sentence = ""
         self._shown: tuple = ()
         self._drawn_at = -DRAW_EVERY_S
-        self._run_id: str | None = None
         self._checked_at = time.monotonic()
+        self._held: HeldRun | None = None
+        self._waited_s = 0.0
 
-    def waiting(self, info: WaitInfo) -> None:
-        """The limiter's ``on_wait``: the place in the queue, redrawn when it changes."""
-        sentence = queue_sentence(info.group, info.position, info.queued, info.paused, info.eta_s)
-        if sentence != self._sentence:
-            self._headline.info(sentence, icon=":material/hourglass_top:")
-            self._sentence = sentence
+    def waiting(self, view: RunView | None) -> None:
+        """Called while the run waits: its place in the queue, redrawn when it changes."""
+        if view is not None and view.position is not None:
+            sentence = queue_sentence(
+                view.group, view.position, view.queued, view.paused, view.eta_s
+            )
+            if sentence != self._sentence:
+                self._headline.info(sentence, icon=":material/hourglass_top:")
+                self._sentence = sentence
         stop_if_requested()
 
-    def started(self, run: RunInfo) -> None:
-        self._run_id = run.id
-        self._headline.caption(running_line(run.group, "", run.wait_s))
+    def started(self, held: HeldRun, waited_s: float) -> None:
+        self._held, self._waited_s = held, waited_s
+        self._headline.caption(running_line(held.group, "", waited_s))
         self._bar.progress(0.0, text="Starting…")
 
     def progress(self, fraction: float, message: str = "") -> None:
@@ -217,20 +219,16 @@ class _LiveSlot:
             self._bar.progress(shown[0], text=plain(message) if message else None)
             self._shown, self._drawn_at = shown, now
         stop_if_requested()
-        if now - self._checked_at >= CANCEL_CHECK_EVERY_S:
+        if self._held is not None and now - self._checked_at >= CANCEL_CHECK_EVERY_S:
             self._checked_at = now
-            self._raise_if_cancelled()
+            sentence = self._held.cancel_asked()  # My runs' Cancel, or an admin's
+            if sentence is not None:
+                raise RunCancelled(sentence)
 
-    def _raise_if_cancelled(self) -> None:
-        """A cancel asked for in My runs or by an admin (the run's row) stops the block here."""
-        view = None if self._run_id is None else self._app.watcher.view(self._run_id)
-        if view is not None and view.cancel_requested:
-            raise RunCancelled(view.admin_note or "Cancelled from My runs.")
-
-    def finished(self, run: RunInfo) -> None:
-        ran = duration(run.run_s or 0.0)
+    def finished(self, group: str, ran_s: float) -> None:
         self._headline.caption(
-            f"Ran {ran} in group {plain(run.group)} · waited {duration(run.wait_s)} for a slot"
+            f"Ran {duration(ran_s)} in group {plain(group)} · "
+            f"waited {duration(self._waited_s)} for a slot"
         )
         self._bar.empty()
         self._cancel.empty()
@@ -244,19 +242,6 @@ class _LiveSlot:
         self._headline.info(plain(sentence), icon=":material/stop_circle:")
         self._bar.empty()
         self._cancel.empty()
-
-
-def _known_group(app: App, name: str) -> GroupConfig:
-    """The group called ``name`` (ignoring case), as the admin set it up; else UnknownGroup.
-
-    The limiter would create an unknown group with the default limit on first
-    use; a page names groups by hand, so a misspelt or removed one is refused
-    instead, as a submitted run is.
-    """
-    for config in app.limiter.groups():
-        if config.key == name.casefold():
-            return config
-    raise UnknownGroup(name)
 
 
 def _toast_cancelled(label: str) -> None:
@@ -273,33 +258,20 @@ class HeldSlot(AbstractContextManager):
         self._stop_page = stop_page
 
     def __enter__(self) -> Progress:
-        self._app = app = get_app()
-        owner = requester(app)
-        self._live = _LiveSlot(app, self._label)
-        self._request = RunInfo(group=self._group, owner=owner, task=self._label)
-        self._granted: RunInfo | None = None
+        app = get_app()
+        self._live = _LiveSlot(self._label)
+        self._held = held = app.held_run(self._group)
+        asked_at = time.monotonic()
+        self._holding = held.holding(requester(app), self._label, self._live.waiting)
         try:
-            config = _known_group(app, self._group)
-            self._request.group = config.name
-            self._slot = app.limiter.slot(
-                config.name,
-                owner=owner,
-                task=self._label,
-                on_wait=self._live.waiting,
-                run_id=self._request.id,
-            )
-            granted = self._granted = self._slot.__enter__()
-        except UnknownGroup as refusal:  # nothing was asked of the limiter: nothing to record
+            self._holding.__enter__()
+        except LimiterError as refusal:
             self._refuse(refusal)
-        except BaseException as exc:
-            self._record_end(self._request, waiting_outcome(exc), exc)
-            if isinstance(exc, LimiterError):
-                self._refuse(exc)
-            raise
+        except RunCancelled as cancel:
+            self._cancelled(cancel)
+        self._started_at = time.monotonic()
         try:
-            app.held_runs.hold(granted.id)
-            app.recorder.run_started(granted, lease_s=app.held_runs.ttl_s)
-            self._live.started(granted)  # drawing is a yield point: a stop may come here
+            self._live.started(held, self._started_at - asked_at)  # a yield point: may stop
         except BaseException:
             self.__exit__(*sys.exc_info())  # the slot is held: give it back on this path too
             raise
@@ -311,40 +283,24 @@ class HeldSlot(AbstractContextManager):
             st.stop()
         raise SlotRefused(str(refusal)) from refusal
 
+    def _cancelled(self, cancel: RunCancelled) -> NoReturn:
+        self._live.cancelled(str(cancel))
+        if self._stop_page:
+            st.stop()
+        raise cancel
+
     def __exit__(
         self,
         kind: type[BaseException] | None,
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        run = self._granted
-        assert run is not None
-        try:
-            self._slot.__exit__(kind, exc, traceback)  # gives the slot back first, in plain Python
-        finally:
-            self._app.held_runs.release(run.id)
-            run.finished_at = time.time()
-            if exc is None:
-                self._app.recorder.run_finished(run, "succeeded", None)
-            else:
-                self._record_end(run, body_outcome(exc), exc)
+        # Records the outcome and gives the slot back first, in plain Python.
+        self._holding.__exit__(kind, exc, traceback)
         if exc is None:
-            self._live.finished(run)
+            self._live.finished(self._held.group, time.monotonic() - self._started_at)
         elif isinstance(exc, RunCancelled):
-            self._live.cancelled(str(exc))
-            if self._stop_page:
-                st.stop()
-
-    def _record_end(self, run: RunInfo, status: str, exc: BaseException) -> None:
-        """The outcome in ``task_run``: enqueued for the recorder's thread, never drawn."""
-        run.finished_at = time.time()
-        if isinstance(exc, (LimiterError, RunCancelled)):
-            error = str(exc)
-        elif isinstance(exc, Exception):
-            error = f"{type(exc).__name__}: {exc}"
-        else:  # Streamlit's stop or rerun
-            error = STOPPED
-        self._app.recorder.run_finished(run, status, error)
+            self._cancelled(exc)
 
 
 class hold_slot:  # noqa: N801 - used like a function, as contextlib's helpers are

@@ -13,11 +13,11 @@ import streamlit as st
 
 from core.app import App
 from core.run_watch import RunView
+from core.runs import sql
 from core.tasks.registry import TaskSpec
 from core.ui.result_view import show_task_result
 from core.ui.wording import duration, plain, settings_line
 from core.worker import codec
-from core.worker import store as worker_store
 
 
 def timings_line(view: RunView) -> str:
@@ -34,8 +34,8 @@ def timings_line(view: RunView) -> str:
 
 def load_result(app: App, run_id: str) -> Any:
     """The stored result of a run, decoded now; None if there is none."""
-    with app.runs_db.read() as connection:
-        content = worker_store.result_of(connection, run_id)
+    with app.db.read() as connection:
+        content = sql.result_of(connection, run_id)
     return None if content is None else codec.decode(content)
 
 

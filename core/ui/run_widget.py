@@ -75,6 +75,11 @@ class LiveRun:
     def draw(self, view: RunView) -> None:
         if view.cancel_requested:
             self._headline.info("Cancelling…", icon=":material/stop_circle:")
+        elif view.granted and view.status == "queued":
+            self._headline.info(
+                f"A slot in group {plain(view.group)} is yours; starting…",
+                icon=":material/hourglass_bottom:",
+            )
         elif view.status == "queued":
             self._headline.info(waiting_sentence(view), icon=":material/hourglass_top:")
         else:

@@ -1,11 +1,10 @@
-"""Durable runs: submitted to the database, claimed by a dispatcher, run in a worker process.
+"""The local executor: granted runs carried out in this host's warm worker processes.
 
-- ``service``: ``RunService.submit`` / ``cancel``, the refusals a person sees at once;
-- ``dispatcher``: claims queued runs, holds their slots through the limiter, leases;
+- ``executor``: ``LocalExecutor``, the executor contract for the admitter (core/runs/);
 - ``pool`` and ``child``: warm worker processes that run one task at a time;
-- ``store``: every SQL statement on runs, results and workers;
-- ``codec``: how results are stored; ``sentences``: how runs that end badly are told;
-- ``python -m core.worker``: a dispatcher of its own, for other hosts and devices.
+- ``codec``: how inputs and results are stored; ``gpu``: the device's figures;
+- ``fleet_view``: the admin's view of the processes that run tasks;
+- ``python -m core.worker``: an executing process of its own, for other hosts and devices.
 
 Nothing here imports Streamlit.
 """

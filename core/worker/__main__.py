@@ -1,17 +1,17 @@
-"""``python -m core.worker``: a dispatcher of its own, for another device or another host.
+"""``python -m core.worker``: an executing process of its own, for another device or host.
 
     python -m core.worker [--groups A,B] [--device cuda:1] [--slots N] [--host NAME]
 
-It serves the same database as the web server (TASKGATE_DATABASE_URL) and
-shares its limits through the shared limiter, so it needs
-TASKGATE_LIMITER=shared (as does a web server with TASKGATE_WORKERS=external,
-which then runs no tasks itself). It claims at most ``--slots`` runs at a
-time (default 1), of the named groups only if ``--groups`` is given, and
-runs them on ``--device`` (default: the fastest device here). ``--host``
+It serves the same database as the web server (TASKGATE_DATABASE_URL: a
+SQLite file for workers on the same host, PostgreSQL for other hosts), whose
+queue and limits it shares: its admitter is granted runs under the same
+rules. It runs at most ``--slots`` runs at a time (default 1), of the named
+groups only if ``--groups`` is given, on ``--device`` (default: the fastest
+device here); a web server with TASKGATE_WORKERS=external runs none itself. ``--host``
 names it in the admin's view and on its runs (default: this machine's host
 name; useful for containers, whose host names are random). SIGTERM or
-Ctrl+C stops it cleanly: running runs are recorded lost, claimed queued
-runs go back to the queue in their place.
+Ctrl+C stops it cleanly: running runs are recorded lost, granted runs that
+had not started go back to the queue in their place.
 """
 
 from __future__ import annotations
@@ -49,21 +49,17 @@ def main(argv: list[str]) -> None:
         settings = load_settings(os.environ)
     except SettingsError as error:
         _fail(str(error))
-    if settings.limiter != "shared":
-        _fail(
-            "a separate worker shares limits with the web server through the database, so it "
-            "needs TASKGATE_LIMITER=shared (for the web server too)."
-        )
     if arguments.host is not None and not 1 <= len(arguments.host.strip()) <= 200:
         _fail("--host must be a name of 1 to 200 characters.")
     if not 1 <= arguments.slots <= 1024:
         _fail(f"--slots must be a whole number from 1 to 1024, not {arguments.slots}.")
     import torch
 
-    from core.app import build_limiter, start_dispatcher
-    from core.shared_limiter.database import LimiterDatabase
-    from core.worker import store
+    from core.app import start_admitter
+    from core.runs import sql
+    from core.runs.database import RunDatabase
     from db.migrate import upgrade
+    from db.models import group_name_key
 
     device = arguments.device
     if device is not None:
@@ -72,19 +68,18 @@ def main(argv: list[str]) -> None:
         except (RuntimeError, ValueError):
             _fail(f"--device must name a torch device such as cpu or cuda:1, not {device!r}.")
     upgrade(settings.database_url)
-    db = LimiterDatabase(settings.database_url)
+    db = RunDatabase(settings.database_url)
     groups = None
     if arguments.groups:
         groups = [name.strip() for name in arguments.groups.split(",") if name.strip()]
         with db.read() as connection:
-            missing = [name for name in groups if store.group_rules(connection, name) is None]
+            known = sql.group_configs(connection)
+        missing = [name for name in groups if group_name_key(name) not in known]
         if missing:
             _fail(f"there is no group called {', '.join(missing)}; create it on the admin page.")
-    limiter = build_limiter(settings, None)
-    dispatcher, pool = start_dispatcher(
+    admitter = start_admitter(
         settings,
         db,
-        limiter,
         device=device,
         groups=groups,
         slots=arguments.slots,
@@ -95,15 +90,13 @@ def main(argv: list[str]) -> None:
         signal.signal(signum, lambda *_: stopping.set())
     served = ", ".join(groups) if groups else "every group"
     print(
-        f"worker {dispatcher.worker_id} on {dispatcher.host} (pid {os.getpid()}) serving "
+        f"worker {admitter.worker_id} on {admitter.host} (pid {os.getpid()}) serving "
         f"{served} with "
         f"{arguments.slots} slot(s); Ctrl+C stops it",
         flush=True,
     )
     stopping.wait()
-    dispatcher.stop()
-    pool.close()
-    limiter.close()
+    admitter.stop()
     db.dispose()
 
 

@@ -31,8 +31,8 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from core.limiter.errors import RunCancelled
+from core.runs.sentences import NO_SUCH_TASK, failure_sentence
 from core.worker import codec
-from core.worker.sentences import NO_SUCH_TASK, failure_sentence
 
 log = logging.getLogger(__name__)
 

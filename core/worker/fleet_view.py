@@ -15,8 +15,7 @@ from typing import Any, overload
 from sqlalchemy import Connection, func, select
 
 from core.identity import GUEST_PREFIX, USER_PREFIX, guest_label
-from core.worker.claims import QUEUE_ORDER
-from core.worker.store import RUNS, WORKERS
+from core.runs.sql import QUEUE_ORDER, RUNS, WORKERS
 from db.models import GuestProfile, group_name_key
 
 PROFILES = GuestProfile.__table__

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 from sqlmodel import Session, select
 
-from core.shared_limiter.database import LimiterDatabase
-from core.worker.service import RunService
+from core.runs.database import RunDatabase
+from core.runs.service import RunService
 from db.engine import get_engine
 from db.models import TaskRun
 
@@ -23,7 +23,7 @@ def run_service(url: str, monkeypatch: pytest.MonkeyPatch) -> RunService:
     for this test only.
     """
     monkeypatch.setenv("TASKGATE_TASK_MODULES", "tests.support.worker_tasks")
-    return RunService(LimiterDatabase(url))
+    return RunService(RunDatabase(url))
 
 
 def runs(url: str) -> list[TaskRun]:

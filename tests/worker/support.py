@@ -10,8 +10,8 @@ from sqlmodel import Session, select
 
 from core.app import App, start_app
 from core.settings import Settings
+from core.runs import sql
 from core.worker import codec
-from core.worker import store as worker_store
 from db.engine import dispose_engines
 from db.migrate import upgrade
 from db.models import ConcurrencyGroup, TaskRun
@@ -54,13 +54,13 @@ def running(app: App, run_id: str) -> TaskRun:
 
 
 def result_of(app: App, run_id: str):
-    with app.runs_db.read() as connection:
-        content = worker_store.result_of(connection, run_id)
+    with app.db.read() as connection:
+        content = sql.result_of(connection, run_id)
     return None if content is None else codec.decode(content)
 
 
 def set_group(app: App, name: str, **settings) -> None:
-    """Edit a group's row as the admin page would, and apply it to the limiter now."""
+    """Edit a group's row as the admin page would, and tell the admitter now."""
     with Session(app.engine) as session:
         row = session.exec(select(ConcurrencyGroup).where(ConcurrencyGroup.name == name)).one()
         for key, value in settings.items():
@@ -68,7 +68,7 @@ def set_group(app: App, name: str, **settings) -> None:
         row.version += 1
         session.add(row)
         session.commit()
-    app.groups.refresh()
+    app.admitter.wake()
 
 
 def started_app(url: str) -> Iterator[App]:

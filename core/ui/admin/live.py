@@ -77,7 +77,7 @@ def show_live(app: App, actor: Actor) -> None:
     if not snapshot:
         st.info("There are no groups yet; create one under Groups.")
         return
-    with app.runs_db.read() as connection:
+    with app.db.read() as connection:
         runs = active_runs(connection)
     counts = run_counts(app.engine, now - timedelta(hours=1))
     st.table(live_table(snapshot, counts, oldest_waits(runs, now)))

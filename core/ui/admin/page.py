@@ -15,7 +15,6 @@ import streamlit as st
 
 from core.app import App
 from core.auth import Actor, admin_actor
-from core.groups import GroupService
 from core.ui.admin.audit import show_audit_log
 from core.ui.admin.editor import show_group_editor
 from core.ui.admin.history import show_history
@@ -54,7 +53,7 @@ def show_admin_page(app: App) -> None:
     actor = page_actor(app)
     if actor is None:
         return
-    service = GroupService(app.engine, app.groups, app.occupancy)
+    service = app.groups()
     section = st.segmented_control(
         "Section",
         SECTIONS,

@@ -9,7 +9,7 @@ its first ``SHOWN_WAITING`` waiting runs and a switch for the rest: two
 hundred rows of buttons redrawn every second cost a fifth of a core, and
 an admin acts on the head of a queue, or clears it. Each group's heading
 offers to clear its queue, after a confirmation naming how many runs go.
-The buttons call core/worker/run_admin.py, which checks the actor and
+The buttons call core/runs/admin.py, which checks the actor and
 audits; what it refuses is shown as its sentence.
 
 The view redraws every second, so what an action did is kept for
@@ -26,11 +26,11 @@ from streamlit.delta_generator import DeltaGenerator
 
 from core.app import App
 from core.auth import Actor, NotAuthorized
+from core.runs.admin import QueueChanged, RunActionRefused, RunAdmin
 from core.tasks import registry
 from core.ui.admin.format import seconds
 from core.ui.wording import plain
 from core.worker.fleet_view import QueuedRow, WorkerRow, workers
-from core.worker.run_admin import QueueChanged, RunActionRefused, RunAdmin
 from db.models import utcnow
 
 _CONFIRM = "admin:clear-confirm"
@@ -64,7 +64,7 @@ def _device_figures(worker: WorkerRow) -> str:
 
 def show_workers(app: App) -> None:
     now = utcnow()
-    with app.runs_db.read() as connection:
+    with app.db.read() as connection:
         rows = workers(connection, now)
     st.markdown("**Workers**")
     if not rows:

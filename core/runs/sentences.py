@@ -51,3 +51,6 @@ def crash_sentence(exitcode: int | None) -> str:
         f"The process running the task {how} before it finished (a crash, or out of memory); "
         "Run again, perhaps with smaller settings."
     )
+
+
+PAGE_GONE = "The page waiting for this slot went away before it was free (its server stopped)."

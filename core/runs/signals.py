@@ -1,18 +1,18 @@
-"""How a process learns that the fleet's tickets changed: notifications, or cheap polling.
+"""How a process learns that the queue changed elsewhere: notifications, or cheap polling.
 
-Each write transaction publishes that it changed something, naming the
-tickets it granted (as ``holder:ticket``, so a process acts only on its own).
+Every transaction that changes what the admitter decides on (a submit, a
+finish, a cancel, a group's settings) publishes that it did.
 
 - PostgreSQL (listen.py): a NOTIFY, delivered at commit to every process, which LISTENs
-  on a connection of its own; a waiter granted by another process is woken
-  from the payload alone, with no query. If that connection breaks, the
-  process polls (``fallback_s``) until it is back.
+  on a connection of its own (a trigger announces changes to
+  ``concurrency_group``, by the app or by hand). If that connection breaks,
+  the process polls (``fallback_s``) until it is back.
 - SQLite has no notifications. Every ``SQLITE_POLL_S`` the process asks
   SQLite whether any other connection has committed since
   (``PRAGMA data_version``, which reads no table) and re-reads only then.
 
-Either way a process also re-reads every ``fallback_s``, for what no commit
-announces: a lease running out.
+Either way a process also looks every ``fallback_s``, for what no commit
+announces: a lease running out, a queue timeout.
 """
 
 from __future__ import annotations
@@ -21,28 +21,21 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import Connection, Engine
-
-from core.shared_limiter.rows import Ticket
+from sqlalchemy import Connection, Engine, func, select
 
 log = logging.getLogger(__name__)
 
+CHANNEL = "taskgate_runs"
+"""PostgreSQL's channel; migration 0011's trigger on ``concurrency_group`` speaks on it too."""
+
 SQLITE_POLL_S = 0.01
-"""How often a SQLite process checks for commits by others: a hand-off stays well under 0.1 s."""
+"""How often a SQLite process checks for commits by others: a hand-off across processes
+stays well under 0.1 s."""
 
 FALLBACK_S = 0.5
 """Longest time between re-reads even without a signal (lease expiry, a lost LISTEN connection)."""
-
-
-@dataclass(frozen=True)
-class Signal:
-    """Something may have changed; ``granted`` are tickets someone granted, as (holder, id)."""
-
-    granted: tuple[tuple[str, int], ...] = ()
 
 
 class Signals(Protocol):
@@ -50,17 +43,24 @@ class Signals(Protocol):
 
     fallback_s: float
 
-    def publish(self, connection: Connection, granted: Sequence[Ticket]) -> None:
-        """Announce a change, inside the write transaction that makes it."""
-
-    def wait(self, timeout: float) -> Signal | None:
-        """Block up to ``timeout`` seconds; the signal that came, or None."""
+    def wait(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds; True if something may have changed."""
 
     def kick(self) -> None:
-        """Make ``wait`` return now (so that the watcher can stop)."""
+        """Make ``wait`` return now (a change in this process, or a stop)."""
 
     def close(self) -> None:
         """Release what it holds; called once no thread is in ``wait``."""
+
+
+def publish(connection: Connection) -> None:
+    """Announce a change to every process, inside the transaction that makes it.
+
+    PostgreSQL delivers the NOTIFY at commit (and not at all on a rollback);
+    on SQLite the commit itself changes every other connection's data_version.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_notify(CHANNEL, "")))
 
 
 class DataVersionPolling:
@@ -74,22 +74,19 @@ class DataVersionPolling:
         self._version = self._data_version()
         self._kicked = threading.Event()
 
-    def publish(self, connection: Connection, granted: Sequence[Ticket]) -> None:
-        """Nothing to send: the commit itself changes every other connection's data_version."""
-
-    def wait(self, timeout: float) -> Signal | None:
+    def wait(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while True:
             if self._kicked.is_set():
                 self._kicked.clear()
-                return Signal()
+                return True
             version = self._data_version()
             if version != self._version:
                 self._version = version
-                return Signal()
+                return True
             left = deadline - time.monotonic()
             if left <= 0:
-                return None
+                return False
             self._kicked.wait(min(left, SQLITE_POLL_S))
 
     def kick(self) -> None:
@@ -105,7 +102,7 @@ class DataVersionPolling:
 def open_signals(engine: Engine) -> Signals:
     """PostgreSQL's notifications, or SQLite's polling; psycopg is imported only for the first."""
     if engine.dialect.name == "postgresql":
-        from core.shared_limiter.listen import ListenSignals
+        from core.runs.listen import ListenSignals
 
         return ListenSignals(engine)
     return DataVersionPolling(engine)

@@ -32,12 +32,11 @@ from datetime import datetime
 from sqlalchemy import Connection, func, insert, select, update
 
 from core.auth import ADMIN_NAME, Actor, require_admin
-from core.shared_limiter import store as limiter_store
-from core.shared_limiter.database import LimiterDatabase
-from core.worker import claims
-from core.worker.claims import QUEUE_ORDER
-from core.worker.store import RUNS, clock
-from db.models import AuditEvent, group_name_key
+from core.runs import sql
+from core.runs.database import RunDatabase
+from core.runs.signals import publish
+from core.runs.sql import QUEUE_ORDER, RUNS, WAITING, clock
+from db.models import AuditEvent, RunStatus, group_name_key
 
 AUDIT = AuditEvent.__table__
 
@@ -92,21 +91,19 @@ def _audit(connection: Connection, actor: Actor, action: str, run, status: str) 
 
 
 class RunAdmin:
-    """The admin's levers on runs; ``on_change`` listeners (a local dispatcher) are woken after."""
+    """The admin's levers on runs; each change is announced to the admitters."""
 
-    def __init__(self, db: LimiterDatabase) -> None:
+    def __init__(self, db: RunDatabase, wake: Callable[[], None] = lambda: None) -> None:
         self._db = db
-        self._listeners: list[Callable[[], None]] = []
-
-    def on_change(self, listener: Callable[[], None]) -> None:
-        self._listeners.append(listener)
+        self._wake = wake
 
     def cancel(self, actor: Actor, run_id: str) -> None:
         """Stop a running run; its owner reads "Cancelled by admin NAME at HH:MM UTC."."""
         require_admin(actor)
         with self._db.write() as connection:
+            publish(connection)  # delivered at commit, to every admitter
             run = _run(connection, run_id)
-            if run.status != "running":
+            if run.status != RunStatus.RUNNING:
                 raise RunActionRefused(
                     "That run is not running any more, so there is nothing to cancel."
                 )
@@ -117,8 +114,9 @@ class RunAdmin:
         """Take a queued run out of its queue; its owner reads "Removed from the queue by …"."""
         require_admin(actor)
         with self._db.write() as connection:
+            publish(connection)  # delivered at commit, to every admitter
             run = _run(connection, run_id)
-            if run.status != "queued":
+            if run.status != RunStatus.QUEUED:
                 raise RunActionRefused("That run is not waiting any more, so it cannot be removed.")
             self._stop(connection, actor, run, "remove run", "Removed from the queue")
         self._changed()
@@ -136,7 +134,8 @@ class RunAdmin:
         """
         require_admin(actor)
         with self._db.write() as connection:
-            limiter_store.lock_group(connection, name=group)
+            publish(connection)  # delivered at commit, to every admitter
+            sql.lock_group(connection, group)
             ids = self._queued(connection, group)
             if len(ids) != expected:
                 held = f"{len(ids)} run" if len(ids) == 1 else f"{len(ids)} runs"
@@ -156,15 +155,20 @@ class RunAdmin:
         """Put a queued run first in its group's queue (see the module's note on claimed runs)."""
         require_admin(actor)
         with self._db.write() as connection:
-            claims.serialise(connection)  # no claim reads the queue halfway through the move
+            publish(connection)  # delivered at commit, to every admitter
+            sql.serialise(connection)  # no grant reads the queue halfway through the move
             run = _run(connection, run_id)
-            if run.status != "queued" or run.cancel_requested_at is not None:
+            if (
+                run.status != RunStatus.QUEUED
+                or run.worker_id is not None
+                or run.cancel_requested_at is not None
+            ):
                 raise RunActionRefused("That run is not waiting any more, so it cannot be moved.")
-            limiter_store.lock_group(connection, name=run.group_name)
             now = clock(connection)
-            in_group = RUNS.c.group_key == run.group_key
             lowest = connection.execute(
-                select(func.min(RUNS.c.queue_order)).where(in_group, RUNS.c.status == "queued")
+                select(func.min(RUNS.c.queue_order)).where(
+                    RUNS.c.group_key == run.group_key, WAITING
+                )
             ).scalar_one()
             connection.execute(
                 update(RUNS)
@@ -173,16 +177,6 @@ class RunAdmin:
                     queue_order=(lowest or 0.0) - 1.0,
                     admin_note=f"Moved to the head of the queue {_by(actor)} at {_at(now)}.",
                 )
-            )
-            connection.execute(
-                update(RUNS)
-                .where(
-                    in_group,
-                    RUNS.c.status == "queued",
-                    RUNS.c.worker_id.is_not(None),
-                    RUNS.c.cancel_requested_at.is_(None),
-                )
-                .values(requeue_requested_at=now)
             )
             _audit(connection, actor, "move run to head", run, "queued")
         self._changed()
@@ -195,7 +189,7 @@ class RunAdmin:
                 select(RUNS.c.id)
                 .where(
                     RUNS.c.group_key == group_name_key(group),
-                    RUNS.c.status == "queued",
+                    RUNS.c.status == RunStatus.QUEUED,
                     RUNS.c.cancel_requested_at.is_(None),
                 )
                 .order_by(*QUEUE_ORDER)
@@ -206,13 +200,12 @@ class RunAdmin:
     def _stop(connection: Connection, actor: Actor, run, action: str, what: str) -> None:
         now = clock(connection)
         sentence = f"{what} {_by(actor)} at {_at(now)}."
-        unclaimed_queued = run.status == "queued" and run.worker_id is None
-        if unclaimed_queued:  # nobody holds it: end it here
+        if run.status == RunStatus.QUEUED and run.worker_id is None:  # waiting: end it here
             ended = connection.execute(
                 update(RUNS)
-                .where(RUNS.c.id == run.id, RUNS.c.status == "queued", RUNS.c.worker_id.is_(None))
+                .where(RUNS.c.id == run.id, WAITING)
                 .values(
-                    status="cancelled",
+                    status=RunStatus.CANCELLED,
                     finished_at=now,
                     error=sentence,
                     cancel_requested_at=now,
@@ -221,13 +214,13 @@ class RunAdmin:
                 )
             ).rowcount
             if ended:
-                _audit(connection, actor, action, run, "cancelled")
+                _audit(connection, actor, action, run, RunStatus.CANCELLED)
                 return
         asked = connection.execute(
             update(RUNS)
             .where(
                 RUNS.c.id == run.id,
-                RUNS.c.status.in_(("queued", "running")),
+                RUNS.c.status.in_((RunStatus.QUEUED, RunStatus.RUNNING)),
                 RUNS.c.cancel_requested_at.is_(None),
             )
             .values(
@@ -242,5 +235,4 @@ class RunAdmin:
         _audit(connection, actor, action, run, "cancelling")
 
     def _changed(self) -> None:
-        for listener in self._listeners:
-            listener()
+        self._wake()

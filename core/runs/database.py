@@ -1,7 +1,8 @@
-"""Connections for the shared limiter: reads that never block, writes that serialize admission.
+"""Connections for the queue: reads that never block, writes that serialise decisions.
 
-An admission decision reads a group's counts and then writes tickets; two
-processes doing that at once must not both see the same free slot.
+A decision (a submit's refusals, a grant) reads a group's counts and then
+writes runs; two processes doing that at once must not both see the same
+free slot.
 
 - SQLite allows one writer at a time, but only from the first write on: a
   transaction that reads first could decide on counts another process is
@@ -12,9 +13,8 @@ processes doing that at once must not both see the same free slot.
   plain lock first, so SQLite's sleeping busy handler only arbitrates
   between processes.
 - PostgreSQL writes are ordinary READ COMMITTED transactions; each one locks
-  the row of the group it changes (``store.lock_group``) before reading it,
-  so decisions about one group are serialized fleet-wide and different
-  groups never wait for each other.
+  what it decides on first (``sql.lock_group`` for a submit, ``sql.serialise``
+  for a grant or a reordering), so decisions are serialised fleet-wide.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ def _begin_immediate(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-class LimiterDatabase:
-    """The shared limiter's engines: one for reads, one whose transactions take the write lock."""
+class RunDatabase:
+    """One engine for reads, one whose transactions serialise decisions (the write lock)."""
 
     def __init__(self, url: str) -> None:
         self.reader = create_db_engine(url)

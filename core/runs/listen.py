@@ -1,7 +1,6 @@
-"""PostgreSQL's change signals: a NOTIFY per write, heard on a LISTEN connection of its own.
+"""PostgreSQL's change signals: a NOTIFY per change, heard on a LISTEN connection of its own.
 
-The only module that imports psycopg, loaded only when the shared limiter
-runs on PostgreSQL (``signals.open_signals``).
+The only module that imports psycopg, loaded only on PostgreSQL (``signals.open_signals``).
 """
 
 from __future__ import annotations
@@ -9,25 +8,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
 
 import psycopg
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Engine
 
-from core.shared_limiter.rows import Ticket
-from core.shared_limiter.signals import FALLBACK_S, Signal
+from core.runs.signals import CHANNEL, FALLBACK_S
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "taskgate_limiter"
 
 _SLICE_S = 0.05
 """Longest blocking read of the notification socket, so a kick or close is seen promptly."""
 
 _RECONNECT_EVERY_S = 1.0
-
-_PAYLOAD_MAX = 7900
-"""NOTIFY payloads must stay under 8000 bytes; a longer list of grants is left out."""
 
 
 class ListenSignals:
@@ -42,18 +35,12 @@ class ListenSignals:
         self._next_connect = 0.0
         self._connect()
 
-    def publish(self, connection: Connection, granted: Sequence[Ticket]) -> None:
-        payload = " ".join(f"{ticket.holder}:{ticket.id}" for ticket in granted)
-        if len(payload) > _PAYLOAD_MAX:
-            payload = ""  # receivers re-read instead
-        connection.execute(select(func.pg_notify(CHANNEL, payload)))
-
-    def wait(self, timeout: float) -> Signal | None:
+    def wait(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while not self._kicked.is_set():
             left = deadline - time.monotonic()
             if left <= 0:
-                return None
+                return False
             connection = self._connection or self._connect()
             if connection is None:
                 self._kicked.wait(min(left, _SLICE_S))
@@ -62,13 +49,13 @@ class ListenSignals:
                 slice_s = min(left, _SLICE_S)
                 notices = list(connection.notifies(timeout=slice_s, stop_after=1))
             except psycopg.Error:
-                log.warning("lost the limiter's LISTEN connection; polling until it is back")
+                log.warning("lost the runs' LISTEN connection; polling until it is back")
                 self._drop()
                 continue
             if notices:
-                return Signal(tuple(_grants(notice.payload for notice in notices)))
+                return True
         self._kicked.clear()
-        return Signal()
+        return True
 
     def kick(self) -> None:
         self._kicked.set()
@@ -86,7 +73,7 @@ class ListenSignals:
             connection = psycopg.connect(*cargs, **cparams, autocommit=True)
             connection.execute(f"LISTEN {CHANNEL}")
         except psycopg.Error:
-            log.warning("could not LISTEN for limiter changes; polling meanwhile", exc_info=True)
+            log.warning("could not LISTEN for changes to runs; polling meanwhile", exc_info=True)
             return None
         self._connection = connection
         return connection
@@ -98,12 +85,3 @@ class ListenSignals:
                 connection.close()
             except psycopg.Error:
                 pass
-
-
-def _grants(payloads: Iterable[str]) -> list[tuple[str, int]]:
-    grants = []
-    for payload in payloads:
-        for item in payload.split():
-            holder, _, ticket_id = item.partition(":")
-            grants.append((holder, int(ticket_id)))
-    return grants

@@ -1,0 +1,102 @@
+"""Submitting and cancelling runs: what a page (or any caller) does to ask for work.
+
+``submit`` writes the run ``queued`` and returns its id; the admitter grants
+it its slot later. The refusals a person must see at once are the admission
+policy's (``policy.refusal``), decided here in the same transaction as the
+insert and under the group's lock (``BEGIN IMMEDIATE`` on SQLite, the group's
+row ``FOR UPDATE`` on PostgreSQL), so two tabs racing cannot both slip under
+a cap: an unknown group, a full queue, the per-person cap. Each refusal is a
+``LimiterError`` whose message is the sentence to show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+
+from core.limiter import UnknownGroup, policy
+from core.runs import sql
+from core.runs.database import RunDatabase
+from core.runs.ids import new_run_id
+from core.runs.signals import publish
+from core.tasks import registry
+from core.tasks.assignment import group_of
+from core.worker import codec
+
+INPUTS_MAX_BYTES = 64 * 1024**2
+"""Largest stored inputs of one run; image fields cap their uploads far below this."""
+
+
+class RunService:
+    """Writes run requests and cancel requests, and tells the admitters at once."""
+
+    def __init__(self, db: RunDatabase, wake: Callable[[], None] = lambda: None) -> None:
+        """``wake``: this process's admitter, told at once (others hear through ``publish``)."""
+        self._db = db
+        self._wake = wake
+
+    def submit(
+        self,
+        task_key: str,
+        settings: Mapping[str, object],
+        owner: str,
+        inputs: Mapping[str, object] | None = None,
+    ) -> str:
+        """Queue a run of ``task_key`` with ``settings`` for ``owner``; its id, or a refusal.
+
+        ``inputs`` are the values ``settings`` records only by their size (an
+        uploaded image, ``TaskSpec.inputs``): stored with the run for its executor.
+        """
+        stored_inputs = codec.encode(dict(inputs), INPUTS_MAX_BYTES) if inputs else None
+        spec = registry.get(task_key)
+        group = group_of(self._db.reader, spec.key)  # the admin's assignment, else the default
+        return self._queue(group, owner, task=spec.key, params=dict(settings), inputs=stored_inputs)
+
+    def submit_held(self, group: str, owner: str, label: str, held_by: str, ttl_s: float) -> str:
+        """Queue a held run (page code, ``hold_slot``) that only process ``held_by`` runs."""
+        return self._queue(group, owner, task=label, params={}, held_by=held_by, lease_s=ttl_s)
+
+    def _queue(self, group: str, owner: str, lease_s: float | None = None, **values: object) -> str:
+        run_id = new_run_id()
+        with self._db.write() as connection:
+            config = sql.lock_group(connection, group)
+            if config is None:
+                raise UnknownGroup(group)
+            counts = sql.counts(connection, config.name, owner)
+            refusal = policy.refusal(
+                config, owner_has=counts.owner_has, queued=counts.waiting, running=counts.holding
+            )
+            if refusal is not None:
+                raise refusal
+            now = sql.clock(connection)
+            sql.insert_run(
+                connection,
+                id=run_id,
+                group_name=config.name,
+                owner=owner,
+                enqueued_at=now,
+                lease_expires_at=None if lease_s is None else now + timedelta(seconds=lease_s),
+                **values,
+            )
+            publish(connection)
+        self._wake()
+        return run_id
+
+    def cancel(
+        self, run_id: str, actor: str, owner: str | None = None, sentence: str | None = None
+    ) -> bool:
+        """Cancel an active run; False if it had ended (or is not ``owner``'s).
+
+        A waiting run ends ``cancelled`` at once; a granted or running one is
+        stopped by its executor at its next progress step (or its process is
+        killed after the grace period).
+        """
+        with self._db.write() as connection:
+            if owner is not None and sql.owner_of(connection, run_id) != owner:
+                return False
+            done = sql.request_cancel(connection, run_id, actor, sql.clock(connection), sentence)
+            if done:
+                publish(connection)
+        if done:
+            self._wake()
+        return done
