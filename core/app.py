@@ -64,8 +64,13 @@ class App:
     admin: AdminAuth
 
     def groups(self) -> GroupService:
-        """The group service, whose changes wake this process's admitter at once."""
-        return GroupService(self.engine, self.occupancy.fresh, self.admitter.wake)
+        """The group service, whose changes apply and show at once in this process."""
+        return GroupService(self.engine, self.occupancy.fresh, self.group_changed)
+
+    def group_changed(self) -> None:
+        """A group's settings changed: decide again now, and show the change."""
+        self.occupancy.invalidate()
+        self.admitter.wake()
 
     def held_run(self, group: str) -> HeldRun:
         """A held run in ``group`` for page code (``hold_slot``)."""

@@ -197,6 +197,8 @@ class TaskRun(_Table, table=True):
     cancel_requested_at: datetime | None = None
     cancelled_by: str | None = None
     queue_order: float = 0.0
+    granted_at: datetime | None = None
+    """When the run was granted its slot (its wait ended); None while it waits."""
     held_by: str | None = Field(default=None, max_length=32)
     """The process whose page code runs this run (``hold_slot``): only it may be granted
     the run, and it runs the body on the page's thread. None for a task run."""

@@ -5,7 +5,8 @@ set, still ``queued`` until its body starts) to its final status, so the
 ``limiter_ticket`` rows that mirrored slots and the ``requeue_requested_at``
 flag that pulled claimed runs back out of the limiter have nothing left to
 say. ``held_by`` names the process whose page code will run a held run
-(``hold_slot``): only that process may be granted it. On PostgreSQL the
+(``hold_slot``): only that process may be granted it. ``granted_at`` is when
+the run was granted its slot (the moment its wait for a slot ended). On PostgreSQL the
 trigger that announces group changes now speaks on the runs' channel.
 
 Revision ID: 0011
@@ -48,6 +49,9 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("held_by", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True)
         )
+        batch_op.add_column(
+            sa.Column("granted_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
+        )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_notify_function("taskgate_runs"))
 
@@ -56,6 +60,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_notify_function("taskgate_limiter"))
     with op.batch_alter_table("task_run", schema=None) as batch_op:
+        batch_op.drop_column("granted_at")
         batch_op.drop_column("held_by")
         batch_op.add_column(
             sa.Column("requeue_requested_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)

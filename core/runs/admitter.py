@@ -126,6 +126,11 @@ class Admitter:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
+    @property
+    def executes(self) -> bool:
+        """Whether this process runs tasks (it has an executor), not only page code."""
+        return self._executor is not None
+
     def stop(self) -> None:
         """Stop deciding, stop the executor's runs (each recorded), then stop."""
         if self._stopping.is_set():

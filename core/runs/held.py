@@ -104,9 +104,9 @@ class HeldRun:
         """The page stopped waiting: leave the queue (or the slot granted just now)."""
         if isinstance(stop, (RunEnded, RunCancelled)):
             return  # it has ended already
-        if self._grant is not None and self._grant.granted.is_set():
-            self._admitter.finished(run_id, RunStatus.CANCELLED, STOPPED)
-        else:
-            self._runs.cancel(run_id, "page", sentence=STOPPED)
-            if self._grant is not None and self._grant.granted.is_set():  # granted meanwhile
-                self._admitter.finished(run_id, RunStatus.CANCELLED, STOPPED)
+        if self._grant is None or not self._grant.granted.is_set():
+            self._runs.cancel(run_id, "page", sentence=STOPPED)  # ends it if it still waits
+        # Granted, perhaps just now with its hand-out still on the way (the event not yet
+        # set, and nobody left to take it): end it as its holder. A no-op for a run that
+        # the cancel ended while it waited.
+        self._admitter.finished(run_id, RunStatus.CANCELLED, STOPPED)

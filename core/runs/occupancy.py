@@ -49,9 +49,13 @@ class Occupancy:
 
     def fresh(self) -> dict[str, GroupSnapshot]:
         """Read now (after a change this process made and must show at once)."""
+        self.invalidate()
+        return self.snapshot()
+
+    def invalidate(self) -> None:
+        """The next ``snapshot`` reads again: a group changed."""
         with self._lock:
             self._read_at = -float("inf")
-        return self.snapshot()
 
     def _read(self) -> dict[str, GroupSnapshot]:
         runs = sql.RUNS

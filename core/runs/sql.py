@@ -236,7 +236,9 @@ def grant(connection: Connection, grantee: Grantee, lease_until: datetime) -> li
     connection.execute(
         update(RUNS)
         .where(RUNS.c.id.in_(ids), WAITING)
-        .values(worker_id=grantee.worker_id, lease_expires_at=lease_until)
+        .values(
+            worker_id=grantee.worker_id, lease_expires_at=lease_until, granted_at=clock(connection)
+        )
     )
     granted = connection.execute(
         select(
@@ -400,7 +402,7 @@ def give_back(connection: Connection, run_ids: Sequence[str], worker_id: str) ->
             RUNS.c.worker_id == worker_id,
             RUNS.c.status == RunStatus.QUEUED,
         )
-        .values(worker_id=None, lease_expires_at=None)
+        .values(worker_id=None, lease_expires_at=None, granted_at=None)
     ).rowcount
 
 
@@ -463,7 +465,7 @@ def sweep(connection: Connection, now: datetime) -> tuple[int, int]:
     returned = connection.execute(
         update(RUNS)
         .where(RUNS.c.status == RunStatus.QUEUED, RUNS.c.worker_id.is_not(None), expired)
-        .values(worker_id=None, lease_expires_at=None)
+        .values(worker_id=None, lease_expires_at=None, granted_at=None)
     ).rowcount
     return lost + gone, returned
 

@@ -1,4 +1,7 @@
-"""Helpers for the admin tests: actors, a group service on a real database, data writers."""
+"""Helpers for the admin tests: actors, a group service on a real database, data writers.
+
+Slots are held by real runs: ``SlotUser`` is in tests/support/runs.py.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, func, insert
 from sqlmodel import Session, select
 
+from core.app import App
 from core.auth import ADMIN_NAME, Actor
-from core.group_sync import GroupSync
 from core.groups import GroupService
-from core.limiter import Limiter
+from core.limiter import GroupSnapshot
 from db.models import AuditEvent, ConcurrencyGroup, OccupancyMinute, OccupancySample, TaskRun
 
 ADMIN = Actor(ADMIN_NAME, is_admin=True)
@@ -21,19 +24,19 @@ USER = Actor("someone")
 
 @dataclass
 class Groups:
-    """A GroupService with the limiter and sync it drives, on one database."""
+    """The group service of a started App (``quiet_app``), and what its groups look like now."""
 
     engine: Engine
-    limiter: Limiter
-    sync: GroupSync
+    app: App
     service: GroupService
 
+    def snapshot(self) -> dict[str, GroupSnapshot]:
+        """Every group as pages see it, read now (``app.occupancy.fresh()``)."""
+        return self.app.occupancy.fresh()
 
-def make_groups(engine: Engine) -> Groups:
-    limiter = Limiter()
-    sync = GroupSync(engine, limiter)
-    sync.refresh()
-    return Groups(engine, limiter, sync, GroupService(engine, sync, limiter))
+
+def make_groups(app: App) -> Groups:
+    return Groups(app.engine, app, app.groups())
 
 
 def group_rows(engine: Engine) -> list[tuple]:
@@ -123,36 +126,3 @@ def write_run(
             )
         )
         session.commit()
-
-
-class SlotUser:
-    """A thread that asks for a slot of ``group`` and holds it until ``release()``.
-
-    ``queued`` is set once it waits in the queue, ``granted`` once it holds a
-    slot, ``done`` when it left; ``error`` is what ended its wait, if anything.
-    """
-
-    def __init__(self, limiter: Limiter, group: str, owner: str = "user") -> None:
-        import threading
-
-        self.queued = threading.Event()
-        self.granted = threading.Event()
-        self.done = threading.Event()
-        self._release = threading.Event()
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(limiter, group, owner), daemon=True)
-        self._thread.start()
-
-    def _run(self, limiter: Limiter, group: str, owner: str) -> None:
-        try:
-            with limiter.slot(group, owner=owner, on_wait=lambda _info: self.queued.set()):
-                self.granted.set()
-                self._release.wait(30)
-        except Exception as error:  # the outcome under test
-            self.error = error
-        finally:
-            self.done.set()
-
-    def release(self) -> None:
-        self._release.set()
-        self._thread.join(10)

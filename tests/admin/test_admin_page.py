@@ -8,7 +8,8 @@ import pytest
 
 from core.auth import ANONYMOUS, Actor, NotAuthorized
 from core.groups import GroupService, GroupSettings
-from core.limiter import GroupRemoved
+from core.limiter import GroupSnapshot
+from core.runs.held import RunEnded
 from core.tasks import registry
 from core.tasks.assignment import group_of
 from core.ui import bootstrap
@@ -26,13 +27,18 @@ from tests.admin.apptest_admin import (
     submit_create,
     successes,
 )
-from tests.admin.support import ALICE, SlotUser, audit_count, group_rows, write_run
+from tests.admin.support import ALICE, audit_count, group_rows, write_run
 from tests.support.apptest import as_read, page_text
+from tests.support.runs import WAIT_S, SlotUser
 
 
 def _service() -> GroupService:
-    app = bootstrap.started_app()
-    return GroupService(app.engine, app.groups, app.limiter)
+    return bootstrap.started_app().groups()
+
+
+def _snapshot() -> dict[str, GroupSnapshot]:
+    """Every group as pages see it, read now."""
+    return bootstrap.started_app().occupancy.fresh()
 
 
 def _editor_widgets(at) -> list[str]:
@@ -54,7 +60,7 @@ def test_without_signing_in_the_editor_is_out_of_reach_and_the_service_refuses(a
     for actor in (None, ANONYMOUS, Actor("admin")):
         with pytest.raises(NotAuthorized):
             _service().update(actor, "A", GroupSettings(limit=3), expected_version=1)
-    assert bootstrap.started_app().limiter.snapshot()["A"].limit == 1
+    assert _snapshot()["A"].limit == 1
 
 
 def test_a_wrong_password_does_not_open_the_page(apptest_app):
@@ -64,18 +70,17 @@ def test_a_wrong_password_does_not_open_the_page(apptest_app):
     assert "not-the-password" not in page_text(at)
 
 
-def test_the_admin_raises_a_limit_and_the_limiter_has_it_at_once(apptest_app):
+def test_the_admin_raises_a_limit_and_the_queue_has_it_at_once(apptest_app):
     at = sign_in(admin_page())
     assert not at.exception and not errors(at)
     assert "Signed in as **admin**." in page_text(at)
-    limiter = bootstrap.started_app().limiter
-    assert limiter.snapshot()["A"].limit == 1
+    assert _snapshot()["A"].limit == 1
 
     at = choose_group(show_section(at, "Groups"), "A")
     fill(at, "edit", limit="3")
     at = save_edit(at)
     assert not at.exception and not errors(at)
-    assert limiter.snapshot()["A"].limit == 3  # no poll in between: applied by the save
+    assert _snapshot()["A"].limit == 3  # no poll in between: applied by the save
     assert "Saved group A; it applies now." in successes(at)
     assert at.text_input(key="edit:limit").value == "3"
 
@@ -138,7 +143,7 @@ def test_each_bad_input_gets_its_sentence_next_to_the_field_and_nothing_is_writt
         assert len(errors(at)) == 1, (field, value, errors(at))
         assert group_rows(engine) == before, (field, value)
     assert audit_count(engine) == 0
-    assert bootstrap.started_app().limiter.snapshot()["A"].limit == 1
+    assert _snapshot()["A"].limit == 1
 
 
 def test_creating_a_group_validates_then_applies(apptest_app):
@@ -147,13 +152,13 @@ def test_creating_a_group_validates_then_applies(apptest_app):
     at = submit_create(at)
     assert sentence_below(at, "create:limit").startswith("The limit must be from 1 to 1024")
     assert sentence_below(at, "create:max_queue").startswith("The queue cap cannot be negative")
-    assert "gpu-large" not in bootstrap.started_app().limiter.snapshot()
+    assert "gpu-large" not in _snapshot()
 
     fill(at, "create", name="gpu-large", limit="2", max_queue="5", description="Big jobs")
     at = submit_create(at)
     assert not errors(at)
     assert "Created group gpu-large; it applies now." in successes(at)
-    group = bootstrap.started_app().limiter.snapshot()["gpu-large"]
+    group = _snapshot()["gpu-large"]
     assert (group.limit, group.max_queue, group.description) == (2, 5, "Big jobs")
     assert at.text_input(key="create:name").value == ""  # the form is ready for the next one
 
@@ -170,7 +175,7 @@ def test_a_second_admins_save_is_refused_and_reload_shows_the_first_ones(apptest
     [message] = errors(at)
     assert message.startswith("Group A was changed by alice at ")
     assert message.endswith(" UTC; reload to see it.")
-    assert bootstrap.started_app().limiter.snapshot()["A"].limit == 2  # not overwritten
+    assert _snapshot()["A"].limit == 2  # not overwritten
 
     at = at.button(key="admin:reload").click().run()
     assert not errors(at)
@@ -178,20 +183,19 @@ def test_a_second_admins_save_is_refused_and_reload_shows_the_first_ones(apptest
     fill(at, "edit", limit="5")
     at = save_edit(at)
     assert not errors(at)
-    assert bootstrap.started_app().limiter.snapshot()["A"].limit == 5
+    assert _snapshot()["A"].limit == 5
 
 
 def test_pause_and_resume_take_one_click_each(apptest_app):
     at = show_section(sign_in(admin_page()), "Groups")
-    limiter = bootstrap.started_app().limiter
     toggle = [b for b in at.button if b.key and b.key.startswith("admin:toggle:")][0]
     at = toggle.click().run()
-    assert limiter.snapshot()["A"].paused
+    assert _snapshot()["A"].paused
     assert "Group A is paused: it admits nothing new until resumed." in successes(at)
     toggle = [b for b in at.button if b.key == toggle.key][0]
     assert toggle.label == "Resume"
     at = toggle.click().run()
-    assert not limiter.snapshot()["A"].paused
+    assert not _snapshot()["A"].paused
 
 
 def test_renaming_and_deleting_an_idle_group(apptest_app):
@@ -199,7 +203,7 @@ def test_renaming_and_deleting_an_idle_group(apptest_app):
     fill(at, "edit", name="Batch")
     at = save_edit(at)
     assert not errors(at)
-    names = set(bootstrap.started_app().limiter.snapshot())
+    names = set(_snapshot())
     assert "Batch" in names and "B" not in names
     assert at.selectbox(key="admin:edit-choice").value == "Batch"
     engine = bootstrap.started_app().engine
@@ -210,35 +214,36 @@ def test_renaming_and_deleting_an_idle_group(apptest_app):
     at = at.button(key="admin:delete").click().run()
     (warning,) = at.warning
     assert warning.value.startswith(f"Group Batch has {len(b_tasks)} task(s) (")
-    assert "Batch" in bootstrap.started_app().limiter.snapshot()
+    assert "Batch" in _snapshot()
     assert at.button(key="admin:delete-move").disabled
     at.selectbox(key="admin:tasks-target").select("A").run()
     at = at.button(key="admin:delete-move").click().run()
     assert "Deleted group Batch. Its tasks now run in group A." in successes(at)
-    assert "Batch" not in bootstrap.started_app().limiter.snapshot()
+    assert "Batch" not in _snapshot()
     assert all(group_of(engine, key) == "A" for key in b_tasks)
 
 
 def test_deleting_a_busy_group_asks_first_and_turns_its_queue_away(apptest_app):
-    limiter = bootstrap.started_app().limiter
-    holder = SlotUser(limiter, "A", "u1")
-    assert holder.granted.wait(5)
-    waiter = SlotUser(limiter, "A", "u2")
-    assert waiter.queued.wait(5)
+    app = bootstrap.started_app()
+    holder = SlotUser(app, "A", "u1")
+    assert holder.granted.wait(WAIT_S)
+    waiter = SlotUser(app, "A", "u2")
+    assert waiter.queued.wait(WAIT_S)
     try:
         at = choose_group(show_section(sign_in(admin_page()), "Groups"), "A")
         at = at.button(key="admin:delete").click().run()
         [warning] = [as_read(w.value) for w in at.warning]
         assert warning.startswith("Group A has 1 running run and 1 queued run.")
-        assert "A" in limiter.snapshot() and not waiter.done.is_set()
+        assert "A" in _snapshot() and not waiter.done.is_set()
 
         at = at.button(key="admin:delete-confirm").click().run()
-        assert "A" in limiter.snapshot() and not waiter.done.is_set()
+        assert "A" in _snapshot() and not waiter.done.is_set()
         # Group A has tasks too: they need a group before it goes.
         at.selectbox(key="admin:tasks-target").select("B").run()
         at = at.button(key="admin:delete-move").click().run()
         assert "Deleted group A. Its tasks now run in group B." in successes(at)
-        assert waiter.done.wait(5) and isinstance(waiter.error, GroupRemoved)
+        assert waiter.done.wait(WAIT_S) and isinstance(waiter.error, RunEnded)
+        assert str(waiter.error) == "Group A was removed while you were waiting."
         assert not holder.done.is_set()
     finally:
         holder.release()
@@ -266,10 +271,10 @@ def test_the_live_view_lists_each_groups_occupancy_queue_and_last_hour(apptest_a
     app = bootstrap.started_app()
     write_run(app.engine, "done", "A", utcnow() - timedelta(minutes=30), 1.0, 2.0)
     write_run(app.engine, "broke", "A", utcnow() - timedelta(minutes=20), 1.0, 2.0, "failed")
-    holder = SlotUser(app.limiter, "A", "u1")
-    assert holder.granted.wait(5)
-    waiter = SlotUser(app.limiter, "A", "u2")
-    assert waiter.queued.wait(5)
+    holder = SlotUser(app, "A", "u1")
+    assert holder.granted.wait(WAIT_S)
+    waiter = SlotUser(app, "A", "u2")
+    assert waiter.queued.wait(WAIT_S)
     try:
         at = sign_in(admin_page())  # the Live section is the first one shown
         table = at.table[0].value

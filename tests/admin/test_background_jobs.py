@@ -1,4 +1,7 @@
-"""The App's scheduler samples occupancy, prunes history and reloads groups on its own."""
+"""The App's scheduler samples occupancy and prunes history on its own.
+
+Groups are not reloaded by a job: the admitter reads them at every decision.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +10,22 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from core.app import start_app
-from core.scheduler import CONFIG_RELOAD_INTERVAL_S, PRUNE_INTERVAL_S
+from core.scheduler import PRUNE_INTERVAL_S
 from core.settings import Settings
 from db.models import OccupancySample, utcnow
 from tests.admin.support import write_samples
 
 
-def test_start_app_schedules_sampling_pruning_and_reloading(sqlite_url):
-    app = start_app(Settings(database_url=sqlite_url, sample_interval_s=2.5, retention_days=1))
+def test_start_app_schedules_sampling_and_pruning(sqlite_url):
+    settings = Settings(
+        database_url=sqlite_url, sample_interval_s=2.5, retention_days=1, workers="external"
+    )
+    app = start_app(settings)
     try:
         jobs = {job.id: job for job in app.scheduler.get_jobs()}
         assert jobs["sample-occupancy"].interval_s == 2.5
         assert jobs["prune-history"].interval_s == PRUNE_INTERVAL_S
-        assert jobs["reload-groups"].interval_s == CONFIG_RELOAD_INTERVAL_S
+        assert "reload-groups" not in jobs
 
         # Run the jobs' own callables (the scheduler may run them too meanwhile):
         # a sample per group, and a prune that keeps only the retention's day.

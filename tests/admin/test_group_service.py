@@ -1,4 +1,4 @@
-"""GroupService: admins only, checked, versioned, audited, and applied to the limiter at once."""
+"""GroupService: admins only, checked, versioned, audited, and applied to the queue at once."""
 
 from __future__ import annotations
 
@@ -15,15 +15,18 @@ from core.groups import (
     InvalidGroup,
     StaleGroup,
 )
-from core.limiter import GroupRemoved
-from tests.admin.support import ADMIN, ALICE, USER, SlotUser, audit_count, group_rows
+from core.runs.held import RunEnded
+from db.models import RunStatus
+from tests.admin.support import ADMIN, ALICE, USER, audit_count, group_rows
+from tests.support.runs import WAIT_S, SlotUser
+from tests.worker.support import run_row
 
 ONE = GroupSettings(limit=1)
 THREE = GroupSettings(limit=3)
 
 
 def _limit(groups, name: str) -> int:
-    return groups.limiter.snapshot()[name].limit
+    return groups.snapshot()[name].limit
 
 
 def test_every_change_refuses_a_non_admin_and_writes_nothing(groups):
@@ -53,7 +56,7 @@ def test_create_applies_at_once_and_is_audited(groups):
         1,
         "admin",
     )
-    snap = groups.limiter.snapshot()["C"]
+    snap = groups.snapshot()["C"]
     assert (snap.limit, snap.max_queue) == (2, 5)
     [entry] = groups.service.audit_log(ADMIN)
     assert (entry.actor, entry.action, entry.group) == ("admin", "create", "C")
@@ -76,16 +79,18 @@ def test_non_ascii_names_are_compared_ignoring_case_too(groups):
 
 
 def test_raising_a_limit_admits_waiters_at_once(groups):
-    holder = SlotUser(groups.limiter, "A", "u1")
-    assert holder.granted.wait(5)
-    waiters = [SlotUser(groups.limiter, "A", f"u{i}") for i in (2, 3)]
+    holder = SlotUser(groups.app, "A", "u1")
+    assert holder.granted.wait(WAIT_S)
+    waiters = [SlotUser(groups.app, "A", f"u{i}") for i in (2, 3)]
     for waiter in waiters:
-        assert waiter.queued.wait(5)
+        assert waiter.queued.wait(WAIT_S)
     try:
+        assert groups.snapshot()["A"].queued == 2
         record = groups.service.update(ADMIN, "A", THREE, expected_version=1)
         assert record.version == 2 and _limit(groups, "A") == 3
         for waiter in waiters:
-            assert waiter.granted.wait(2), "the raised limit did not admit the waiter"
+            assert waiter.granted.wait(WAIT_S), "the raised limit did not admit the waiter"
+        assert (groups.snapshot()["A"].running, groups.snapshot()["A"].queued) == (3, 0)
     finally:
         for user in (holder, *waiters):
             user.release()
@@ -138,10 +143,10 @@ def test_saving_nothing_new_writes_nothing(groups):
     assert record.version == 1 and audit_count(groups.engine) == 0
 
 
-def test_rename_of_an_idle_group_moves_it_in_the_limiter(groups):
+def test_rename_of_an_idle_group_moves_it_in_the_queue(groups):
     record = groups.service.rename(ADMIN, "B", "Batch", expected_version=1)
     assert record.name == "Batch" and record.version == 2
-    names = set(groups.limiter.snapshot())
+    names = set(groups.snapshot())
     assert "Batch" in names and "B" not in names
     [entry] = groups.service.audit_log(ADMIN)
     assert (entry.action, entry.group, entry.change) == ("rename", "Batch", "name B → Batch")
@@ -153,8 +158,8 @@ def test_a_case_only_rename_is_allowed(groups):
 
 
 def test_rename_is_refused_while_runs_use_the_group(groups):
-    holder = SlotUser(groups.limiter, "A")
-    assert holder.granted.wait(5)
+    holder = SlotUser(groups.app, "A")
+    assert holder.granted.wait(WAIT_S)
     try:
         with pytest.raises(GroupBusy, match="Group A has 1 running run; rename it once it is idle"):
             groups.service.rename(ADMIN, "A", "Alpha", expected_version=1)
@@ -173,10 +178,10 @@ def test_rename_to_a_bad_or_taken_name_writes_nothing(groups):
 
 
 def test_deleting_a_busy_group_needs_confirmation_then_turns_the_queue_away(groups):
-    holder = SlotUser(groups.limiter, "A", "u1")
-    assert holder.granted.wait(5)
-    waiter = SlotUser(groups.limiter, "A", "u2")
-    assert waiter.queued.wait(5)
+    holder = SlotUser(groups.app, "A", "u1")
+    assert holder.granted.wait(WAIT_S)
+    waiter = SlotUser(groups.app, "A", "u2")
+    assert waiter.queued.wait(WAIT_S)
     try:
         with pytest.raises(ConfirmationNeeded) as caught:
             groups.service.delete(ADMIN, "A", expected_version=1)
@@ -187,14 +192,22 @@ def test_deleting_a_busy_group_needs_confirmation_then_turns_the_queue_away(grou
         assert groups.service.get("A").version == 1 and audit_count(groups.engine) == 0
 
         groups.service.delete(ADMIN, "A", expected_version=1, confirm=True)
-        assert waiter.done.wait(5)
-        assert isinstance(waiter.error, GroupRemoved)
+        assert waiter.done.wait(WAIT_S)
+        assert isinstance(waiter.error, RunEnded)
         assert str(waiter.error) == "Group A was removed while you were waiting."
+        assert waiter.run_id is not None
+        turned_away = run_row(groups.app, waiter.run_id)
+        assert (turned_away.status, turned_away.error) == (
+            RunStatus.REJECTED,
+            "Group A was removed while you were waiting.",
+        )
         assert not holder.done.is_set(), "the running run was cut short"
     finally:
         holder.release()
         waiter.release()
     assert holder.error is None
+    assert holder.run_id is not None
+    assert run_row(groups.app, holder.run_id).status == RunStatus.SUCCEEDED
     with pytest.raises(GroupNotFound):
         groups.service.get("A")
     [entry] = groups.service.audit_log(ADMIN)
@@ -211,11 +224,11 @@ def test_deleting_with_an_old_version_is_refused(groups):
 def test_pause_and_resume_apply_at_once_in_one_call_each(groups):
     paused = groups.service.pause(ADMIN, "a")
     assert paused.settings.paused and paused.version == 2
-    assert groups.limiter.snapshot()["A"].paused
+    assert groups.snapshot()["A"].paused
     assert groups.service.pause(ADMIN, "A").version == 2  # already paused: nothing written
     resumed = groups.service.resume(ADMIN, "A")
     assert not resumed.settings.paused and resumed.version == 3
-    assert not groups.limiter.snapshot()["A"].paused
+    assert not groups.snapshot()["A"].paused
     actions = [(e.action, e.change) for e in groups.service.audit_log(ADMIN)]
     assert actions == [("resume", "paused yes → no"), ("pause", "paused no → yes")]
 

@@ -11,10 +11,11 @@ from dataclasses import MISSING, fields
 
 from core.groups import clean_settings
 from core.groups.audit import describe_change
-from core.limiter import GroupConfig, GroupSnapshot, Limiter
+from core.limiter import GroupSnapshot
 from core.limiter.config import SETTINGS, GroupSettings
 from core.ui.admin.group_form import FIELDS
 from db.models import ConcurrencyGroup
+from tests.admin.support import ADMIN
 
 COLUMNS = ConcurrencyGroup.__table__.c
 
@@ -45,10 +46,9 @@ def test_the_audit_log_names_each_setting_as_declared():
     )
 
 
-def test_a_snapshot_carries_every_setting_of_its_config():
-    limiter = Limiter()
-    config = GroupConfig(name="A", limit=2, max_run_s=30.0, description="big")
-    limiter.configure(config)
-    snapshot = limiter.snapshot()["A"]
+def test_a_snapshot_carries_every_setting_of_its_config(groups):
+    settings = GroupSettings(limit=2, max_run_s=30.0, description="big")
+    groups.service.update(ADMIN, "A", settings, expected_version=1)
+    snapshot = groups.snapshot()["A"]
     for setting in SETTINGS:
-        assert getattr(snapshot, setting.name) == getattr(config, setting.name)
+        assert getattr(snapshot, setting.name) == getattr(settings, setting.name), setting.name

@@ -1,8 +1,8 @@
-"""The live view's table takes a group's oldest wait from its runs' rows, not only the limiter.
+"""The live view's table takes a group's oldest wait from its runs' rows, not only the snapshot.
 
-A run given back and claimed again (an admin's move to the head) re-enters
-the limiter's queue with a fresh start; its owner has waited all along, and
-the table says so.
+The occupancy snapshot's oldest wait and the runs' rows are read at
+different moments; the table shows the longer of the two, so a run that
+has waited all along is never shown as newer than it is.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def snapshot(name: str, oldest_wait_s: float | None) -> GroupSnapshot:
     return GroupSnapshot(
         name=name, limit=1, paused=False, max_queue=None, queue_timeout_s=None,
         per_owner_limit=None, description="", version=1, running=1, queued=2,
-        oldest_wait_s=oldest_wait_s, avg_run_s=None, waiting=(), running_runs=(),
+        oldest_wait_s=oldest_wait_s,
     )  # fmt: skip
 
 

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from core.limiter import GroupConfig, Limiter
 from core.metrics import (
     OccupancyPoint,
     OccupancySampler,
@@ -23,11 +22,12 @@ from core.metrics.timeseries import SAMPLES, bucketed
 from db.models import OccupancyMinute, OccupancySample, TaskRun
 from tests.admin.support import (
     Clock,
-    SlotUser,
     write_minutes,
     write_run,
     write_samples,
 )
+from tests.support.runs import WAIT_S, SlotUser
+from tests.worker.support import set_group
 
 # A fixed instant on a bucket boundary of every window, so tests can reason in seconds.
 T0 = datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC)
@@ -38,16 +38,16 @@ def _count(engine, model) -> int:
         return session.exec(select(func.count()).select_from(model)).one()
 
 
-def test_the_sampler_writes_one_row_per_group_from_the_limiter(db_engine):
-    limiter = Limiter()
-    limiter.configure(GroupConfig(name="A", limit=1))
-    limiter.configure(GroupConfig(name="B", limit=4, paused=True))
-    holder = SlotUser(limiter, "A", "u1")
-    assert holder.granted.wait(5)
-    waiter = SlotUser(limiter, "A", "u2")
-    assert waiter.queued.wait(5)
+def test_the_sampler_writes_one_row_per_group_from_the_occupancy(groups):
+    app, db_engine = groups.app, groups.engine
+    set_group(app, "B", limit=4, paused=True)
+    holder = SlotUser(app, "A", "u1")
+    assert holder.granted.wait(WAIT_S)
+    waiter = SlotUser(app, "A", "u2")
+    assert waiter.queued.wait(WAIT_S)
     try:
-        assert OccupancySampler(db_engine, limiter, Clock(T0)).sample() == 2
+        app.occupancy.fresh()  # what the sampler reads next is what the queue holds now
+        assert OccupancySampler(db_engine, app.occupancy, Clock(T0)).sample() == 2
     finally:
         holder.release()
         waiter.release()

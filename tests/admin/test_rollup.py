@@ -17,20 +17,20 @@ T0 = datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC)
 
 
 @dataclass
-class Occupancy:
+class GroupOccupancy:
     name: str
     limit: int
     running: int = 0
     queued: int = 0
 
 
-class StubLimiter:
-    """Just the ``snapshot`` the sampler reads, with occupancy a test sets directly."""
+class StubOccupancy:
+    """Just the ``snapshot`` the sampler reads (``core.runs.occupancy``), set directly by a test."""
 
-    def __init__(self, *groups: Occupancy) -> None:
+    def __init__(self, *groups: GroupOccupancy) -> None:
         self.groups = {group.name: group for group in groups}
 
-    def snapshot(self) -> dict[str, Occupancy]:
+    def snapshot(self) -> dict[str, GroupOccupancy]:
         return dict(self.groups)
 
 
@@ -43,9 +43,9 @@ def _minutes(engine) -> list[tuple]:
 
 
 def test_each_sample_raises_its_minutes_peaks_and_never_lowers_them(db_engine):
-    a, b = Occupancy("A", limit=2), Occupancy("B", limit=1)
-    limiter, clock = StubLimiter(a, b), Clock(T0)
-    sampler = OccupancySampler(db_engine, limiter, clock)
+    a, b = GroupOccupancy("A", limit=2), GroupOccupancy("B", limit=1)
+    occupancy, clock = StubOccupancy(a, b), Clock(T0)
+    sampler = OccupancySampler(db_engine, occupancy, clock)
     samples = [(5, 1, 0, 2), (20, 3, 0, 3), (40, 0, 4, 1), (65, 1, 0, 2)]
     for second, running, queued, limit in samples:
         clock.now = T0 + timedelta(seconds=second, microseconds=250_000)
@@ -61,17 +61,17 @@ def test_each_sample_raises_its_minutes_peaks_and_never_lowers_them(db_engine):
 
 def test_a_sampler_without_the_lease_writes_no_roll_up(db_engine):
     clock = Clock(T0)
-    limiter = StubLimiter(Occupancy("A", limit=1, running=1))
-    assert OccupancySampler(db_engine, limiter, clock).sample() == 1
-    assert OccupancySampler(db_engine, limiter, clock).sample() == 0
+    occupancy = StubOccupancy(GroupOccupancy("A", limit=1, running=1))
+    assert OccupancySampler(db_engine, occupancy, clock).sample() == 1
+    assert OccupancySampler(db_engine, occupancy, clock).sample() == 0
     assert _minutes(db_engine) == [("A", T0, 1, 0, 1)]
 
 
 def test_the_roll_up_buckets_exactly_like_the_samples(db_engine):
     rng = random.Random(3)
-    groups = [Occupancy("A", limit=3), Occupancy("B", limit=1)]
+    groups = [GroupOccupancy("A", limit=3), GroupOccupancy("B", limit=1)]
     clock = Clock(T0)
-    sampler = OccupancySampler(db_engine, StubLimiter(*groups), clock)
+    sampler = OccupancySampler(db_engine, StubOccupancy(*groups), clock)
     for second in range(0, 40 * 60, 7):  # 40 minutes, a sample every 7 s, off the minute
         clock.now = T0 + timedelta(seconds=second, milliseconds=300)
         for group in groups:

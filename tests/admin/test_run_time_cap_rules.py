@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.auth import Actor
-from core.groups import GroupService, InvalidGroup, clean_settings
+from core.groups import InvalidGroup, clean_settings
 from core.groups.audit import describe_change
 
 
@@ -30,7 +30,7 @@ def test_a_bad_cap_gets_a_sentence(raw, sentence):
 
 
 def test_setting_a_cap_is_audited(app):
-    service = GroupService(app.engine, app.groups, app.limiter)
+    service = app.groups()
     admin = Actor("alice", is_admin=True)
     record = service.get("A")
     settings = clean_settings({"limit": "1", "max_run_s": "2"})

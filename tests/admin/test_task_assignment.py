@@ -101,11 +101,11 @@ def test_deleting_a_group_with_tasks_asks_where_they_go(seeded):
     )
     with pytest.raises(AssignmentError, match="is not one"):
         service.delete(ADMIN, "A", expected_version=1, move_tasks_to="A")
-    assert "A" in seeded.limiter.snapshot() and _moved_away_from(engine, "A") == in_a
+    assert "A" in seeded.snapshot() and _moved_away_from(engine, "A") == in_a
 
     service.create(ADMIN, "C", GroupSettings(limit=2))
     service.delete(ADMIN, "A", expected_version=1, move_tasks_to="c")
-    assert "A" not in seeded.limiter.snapshot()
+    assert "A" not in seeded.snapshot()
     assert _moved_away_from(engine, "C") == in_a
     moves = [entry for entry in read_audit_log(engine) if entry.action == "move task"]
     assert sorted(entry.change for entry in moves) == sorted(

@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 from sqlalchemy import update
 
-from core.worker.sentences import CANCELLED_WHILE_RUNNING
+from core.runs.sentences import CANCELLED_WHILE_RUNNING
 from db.engine import get_engine
 from db.models import ConcurrencyGroup
 from tests.support.browser import wait_for_app_idle
@@ -46,7 +46,7 @@ def durable_server(tmp_path, server_env, browser):
 
 
 def _set_paused(url: str, paused: bool) -> None:
-    """What the admin page's pause and resume write; every process applies it within a second."""
+    """What the admin page's pause and resume write; admitters see it at their next look."""
     table = ConcurrencyGroup.__table__
     with get_engine(url).begin() as connection:
         connection.execute(
@@ -72,7 +72,7 @@ def test_a_run_is_the_same_run_after_a_reload_on_other_pages_and_in_a_new_sessio
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     home = _open(context, base)  # starts the App
     _set_paused(url, True)
-    # Home's live list shows the pause once this server's limiter has applied it.
+    # Home's live list shows the pause (read from the database, cached a moment).
     home.get_by_text(re.compile(r"· paused")).first.wait_for(timeout=UI_TIMEOUT_MS)
     page = context.new_page()
     page.goto(f"{base}/matmul")

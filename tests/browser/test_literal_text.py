@@ -14,10 +14,11 @@ import re
 
 import pytest
 
-from core.groups import GroupSettings
+from core.auth import ADMIN_NAME, Actor
+from core.groups import GroupService, GroupSettings
+from core.runs.occupancy import Occupancy
 from db.engine import dispose_engines, get_engine
 from db.migrate import upgrade
-from tests.admin.support import ADMIN, make_groups
 from tests.support.browser import wait_for_app_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
@@ -27,6 +28,7 @@ DESCRIPTION = (
     "**b** [x](javascript:alert(1)) :red[r] ~~s~~ $y$ www.evil.example a@b.example <i>h</i>"
 )
 UI_TIMEOUT_MS = 60_000
+ADMIN = Actor(ADMIN_NAME, is_admin=True)
 
 # Elements Markdown would have made from the hostile text, described for the failure message.
 _MADE_FROM_TEXT = """() => {
@@ -64,9 +66,11 @@ def _shows_literally(page, *texts: str) -> None:
 
 def _prepare(url: str) -> None:
     upgrade(url)
-    groups = make_groups(get_engine(url))
-    groups.service.create(ADMIN, NAME, GroupSettings(limit=2, description=DESCRIPTION))
-    groups.service.update(ADMIN, "A", GroupSettings(limit=1, description=DESCRIPTION), 1)
+    engine = get_engine(url)
+    # Before the server starts: no admitter to tell, the server reads the groups as it starts.
+    groups = GroupService(engine, Occupancy(engine).fresh, lambda: None)
+    groups.create(ADMIN, NAME, GroupSettings(limit=2, description=DESCRIPTION))
+    groups.update(ADMIN, "A", GroupSettings(limit=1, description=DESCRIPTION), 1)
     dispose_engines()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.worker.sentences import SERVER_STOPPED
+from core.runs.sentences import SERVER_STOPPED
 from db.engine import dispose_engines
 from tests.support.browser import wait_for_app_idle
 from tests.support.durable import log_tracebacks, run_service, wait_for_runs
@@ -36,9 +36,10 @@ def test_sigterm_with_one_running_and_three_queued_then_a_restart(
         running = service.submit("sleepy", LONG, "ann")
         wait_for_runs(url, lambda rows: rows[running].status == "running", "a running run")
         queued = [service.submit("sleepy", SHORT, f"person{i}") for i in range(3)]
-        # The head of the queue waits claimed in the limiter (the look-ahead); the rest stay
-        # unclaimed rows. The stop must give the claimed one back in its place.
-        wait_for_runs(url, lambda rows: rows[queued[0]].worker_id, "the head claimed")
+        # Group A's one slot is held: all three wait in the queue, granted to nobody (no
+        # look-ahead claims). The stop must leave them there, in their order.
+        rows = wait_for_runs(url, lambda rows: True, "rows")
+        assert [(rows[i].status, rows[i].worker_id) for i in queued] == [("queued", None)] * 3
     assert server.process.returncode == 0, server.log()
     assert log_tracebacks(server.log()) == []
     assert "terminate called" not in server.log()

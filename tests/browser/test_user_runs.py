@@ -3,7 +3,7 @@ cancel nothing.
 
 Each person is a separate browser context (its own Streamlit session and so
 its own owner). Group A has its seeded limit of 1. What happened is read back
-from ``task_run``, written by the server's run service and dispatcher.
+from ``task_run``, written by the server's run service and admitter.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable
 import pytest
 from sqlmodel import Session, select
 
-from core.worker.sentences import CANCELLED_WHILE_RUNNING, CANCELLED_WHILE_WAITING
+from core.runs.sentences import CANCELLED_WHILE_RUNNING, CANCELLED_WHILE_WAITING
 from db.engine import get_engine
 from db.models import TaskRun
 from tests.support.browser import as_shown, wait_for_app_idle

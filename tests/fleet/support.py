@@ -28,7 +28,6 @@ def worker_env(url: str) -> dict[str, str]:
     return {
         **os.environ,
         "TASKGATE_DATABASE_URL": url,
-        "TASKGATE_LIMITER": "shared",
         "TASKGATE_LEASE_TTL_S": str(TTL_S),
         "TASKGATE_TASK_MODULES": TEST_TASKS,
         "TASKGATE_CANCEL_GRACE_S": "1",
@@ -40,7 +39,6 @@ def web_app(url: str) -> App:
     return start_app(
         Settings(
             database_url=url,
-            limiter="shared",
             workers="external",
             lease_ttl_s=TTL_S,
             admin_password="letmein-letmein",

@@ -20,7 +20,6 @@ TABLES = {
     "occupancy_sample",
     "audit_event",
     "app_setting",
-    "limiter_ticket",
     "occupancy_minute",
     "guest_profile",
     "task_group",

@@ -41,7 +41,6 @@ def test_environment_wins_over_secrets():
         ("TASKGATE_DATABASE_URL", "mysql://x", "TASKGATE_DATABASE_URL must be a SQLAlchemy URL"),
         ("TASKGATE_DATABASE_URL", "  ", "TASKGATE_DATABASE_URL is set but empty"),
         ("TASKGATE_ADMIN_PASSWORD", "", "TASKGATE_ADMIN_PASSWORD is set but empty"),
-        ("TASKGATE_LIMITER", "cluster", "TASKGATE_LIMITER must be 'local' or 'shared'"),
     ],
 )
 def test_a_bad_value_is_one_sentence_naming_the_variable(variable, value, expected):

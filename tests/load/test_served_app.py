@@ -207,7 +207,7 @@ def test_jobs_keep_running_with_50_sessions_and_a_hand_edit_applies(server_env, 
                 await watchers[0].wait_for_run(FRAGMENT_RUN, timeout=APPLY_TIMEOUT_S)
                 if any("of 7 slots" in line for line in watchers[0].texts):
                     applied_at = time.monotonic()
-            assert applied_at is not None, "the hand edit never reached the limiter"
+            assert applied_at is not None, "the hand edit never reached the pages"
             assert _samples(database) > samples_before, "the sampler stopped under load"
             for tab in watchers + waiters:
                 await tab.close()

@@ -13,14 +13,15 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from sqlmodel import Session, select
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from core.app import App
+from core.runs import sql
+from core.runs.held import STOPPED
 from core.tasks.assignment import group_of
 from core.ui import own_page
 from core.ui.wording import plain
-from core.worker import store as worker_store
 from db.models import TaskRun
 from tests.pages.helpers import recorded_runs, started_app
 from tests.support.apptest import ROOT, as_read, page_text
@@ -42,33 +43,57 @@ def _click(at: AppTest, label: str) -> AppTest:
     return button.click().run()
 
 
-class SecondRequester:
-    """Another thread asking for the same group's slot: it must wait until the page is done."""
+class Requester:
+    """Another requester of the same group's slot, on a thread of its own: a held run, as
+    ``hold_slot`` makes, by ``owner``. It holds the slot until ``release`` is set (at once
+    by default), and records whether it was seen waiting in the queue and granted."""
 
-    def __init__(self, app: App, group: str) -> None:
+    def __init__(self, app: App, group: str, owner: str, *, hold: bool = False) -> None:
         self.waiting = threading.Event()
         self.granted = threading.Event()
+        self.release = threading.Event()
+        if not hold:
+            self.release.set()
+        self.held = app.held_run(group)
+        self._errors: list[BaseException] = []
 
-        def ask() -> None:
-            def waited(_info) -> None:
+        def waited(view) -> None:
+            if view is not None and view.position is not None:  # queued, not granted
                 self.waiting.set()
 
-            with app.limiter.slot(group, owner="someone else", on_wait=waited):
-                self.granted.set()
+        def ask() -> None:
+            try:
+                with self.held.holding(owner, f"{owner}'s block", waited):
+                    self.granted.set()
+                    assert self.release.wait(BOUND_S)
+            except BaseException as error:  # noqa: BLE001 - re-raised on the test's thread
+                self._errors.append(error)
 
         self._thread = threading.Thread(target=ask, daemon=True)
         self._thread.start()
 
     def join(self) -> None:
+        self.release.set()
         self._thread.join(BOUND_S)
         assert not self._thread.is_alive()
+        assert not self._errors, self._errors
+
+
+def _granted_now(app: App) -> list[str]:
+    """The admission decision at this instant, for this process: the runs it would grant."""
+    with app.db.read() as connection:
+        return sql.choose(connection, sql.Grantee(app.admitter.worker_id, None, room=1024))
 
 
 def _look_from_inside(app: App, group: str, seen: dict) -> None:
     """What the gate checks while the page's work holds the slot."""
-    seen["running"] = app.limiter.snapshot()[group].running
-    seen["second"] = second = SecondRequester(app, group)
-    seen["second waited"] = second.waiting.wait(BOUND_S) and not second.granted.is_set()
+    seen["running"] = app.occupancy.fresh()[group].running
+    seen["second"] = second = Requester(app, group, "someone else")
+    seen["second waited"] = (
+        second.waiting.wait(BOUND_S)
+        and second.held.id not in _granted_now(app)  # the decision itself: no slot for it
+        and not second.granted.is_set()
+    )
 
 
 def _gate_once(original: Callable, look: Callable[[], None]) -> Callable:
@@ -84,10 +109,10 @@ def _gate_once(original: Callable, look: Callable[[], None]) -> Callable:
     return gated
 
 
-def _rows(app: App) -> list[TaskRun]:
-    assert app.recorder.flush(BOUND_S)
-    with Session(app.engine) as session:
-        return list(session.exec(select(TaskRun)).all())
+def _rows(app: App, owner: str | None = None) -> list[TaskRun]:
+    """The task_run rows (written as it happens: no recorder to flush), oldest first;
+    only ``owner``'s if given."""
+    return [row for row in recorded_runs(app) if owner is None or row.owner == owner]
 
 
 # run_task --------------------------------------------------------------------------------------
@@ -98,21 +123,24 @@ def test_the_run_task_page_runs_the_task_holding_its_groups_slot(apptest_app, mo
     app = started_app()
     group = group_of(app.engine, "pattern")
     seen: dict = {}
-    # The dispatcher writes the run's first progress while it holds the slot for it:
-    # look from there (its thread, in this process) before letting the run go on.
+    # The executor hands the run's first progress to this process's admitter while the run
+    # holds the slot: look from there (its thread, in this process) before letting it go on.
     monkeypatch.setattr(
-        worker_store,
+        app.admitter,
         "progress",
-        _gate_once(worker_store.progress, lambda: _look_from_inside(app, group, seen)),
+        _gate_once(app.admitter.progress, lambda: _look_from_inside(app, group, seen)),
     )
     at = _click(at, "Draw the poster")
     assert not at.exception, at.exception
     assert seen["running"] == 1 and seen["second waited"]
     seen["second"].join()
     assert seen["second"].granted.is_set()
-    assert app.limiter.snapshot()[group].running == 0
-    (run,) = recorded_runs(app)
+    assert app.occupancy.fresh()[group].running == 0
+    run, second = recorded_runs(app)
     assert (run.task, run.status, run.group_name) == ("pattern", "succeeded", group)
+    # The second requester got the slot only once the page's run had given it back.
+    assert (second.owner, second.status, second.group_name) == ("someone else", "succeeded", group)
+    assert second.started_at >= run.finished_at
     assert run.params["prompt"] == "a quiet harbour at dawn" and run.params["size"] == 128
     # The generic result view, then the page's own line under it.
     assert [metric.label for metric in at.metric] == ["Seed", "Pixels"]
@@ -176,13 +204,16 @@ def test_the_decorated_block_holds_group_as_slot_while_it_runs(apptest_app, monk
     assert seen["running"] == 1 and seen["second waited"]
     seen["second"].join()
     assert seen["second"].granted.is_set()
-    assert app.limiter.snapshot()["A"].running == 0
+    assert app.occupancy.fresh()["A"].running == 0
     (image,) = at.get("image")
     assert as_read(image.proto.imgs[0].caption) == "40 passes over 256 × 256 noise"
     assert "Ran " in page_text(at) and "in group A · waited" in page_text(at)
-    (row,) = _rows(app)
+    row, second = _rows(app)
     assert (row.task, row.group_name, row.status) == ("Clouds from noise", "A", "succeeded")
     assert row.owner == at.session_state["taskgate.guest"]
+    # The second requester got the slot only once the block had given it back.
+    assert (second.owner, second.status) == ("someone else", "succeeded")
+    assert second.started_at >= row.finished_at
 
 
 def test_a_refused_block_is_a_sentence_and_holds_nothing(apptest_app):
@@ -195,9 +226,8 @@ def test_a_refused_block_is_a_sentence_and_holds_nothing(apptest_app):
         plain("Group A is busy and does not queue requests; try again shortly.")
     ]
     assert not at.get("image")
-    assert app.limiter.snapshot()["A"].running == 0
-    (row,) = _rows(app)
-    assert (row.task, row.status) == ("Clouds from noise", "rejected")
+    assert app.occupancy.fresh()["A"].running == 0
+    assert _rows(app) == []  # refused at the request, as run_task's are: nothing queued
 
 
 def test_an_unknown_group_is_a_sentence_and_the_page_stops_there(apptest_app):
@@ -216,7 +246,7 @@ def test_an_unknown_group_is_a_sentence_and_the_page_stops_there(apptest_app):
         "Group Nowhere does not exist (an admin may have removed it), so nothing runs."
     ]
     assert "after the block" not in page_text(at)
-    assert "Nowhere" not in started_app().limiter.snapshot()  # not created on first use
+    assert "Nowhere" not in started_app().occupancy.fresh()  # not created on first use
     assert _rows(started_app()) == []
 
 
@@ -230,16 +260,8 @@ def _stopped_by_apptest(at: AppTest) -> None:
 def test_leaving_while_waiting_gives_up_the_place_in_the_queue(apptest_app, monkeypatch):
     at = _page("clouds.py")
     app = started_app()
-    holder_in, holder_go = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with app.limiter.slot("A", owner="holder"):
-            holder_in.set()
-            holder_go.wait(BOUND_S)
-
-    holder = threading.Thread(target=hold, daemon=True)
-    holder.start()
-    assert holder_in.wait(BOUND_S)
+    holder = Requester(app, "A", "holder", hold=True)
+    assert holder.granted.wait(BOUND_S)
     queued = threading.Event()
     original = own_page._LiveSlot.waiting
 
@@ -252,12 +274,50 @@ def test_leaving_while_waiting_gives_up_the_place_in_the_queue(apptest_app, monk
     button.click()
     _stopped_by_apptest(at)
     assert queued.is_set()
-    snapshot = app.limiter.snapshot()["A"]
+    snapshot = app.occupancy.fresh()["A"]
     assert (snapshot.running, snapshot.queued) == (1, 0)  # the holder alone; the page left
-    holder_go.set()
-    holder.join(BOUND_S)
-    (row,) = _rows(app)
-    assert (row.status, row.error, row.started_at) == ("cancelled", own_page.STOPPED, None)
+    holder.join()
+    (row,) = _rows(app, owner=at.session_state["taskgate.guest"])
+    assert (row.task, row.status, row.error, row.started_at) == (
+        "Clouds from noise", "cancelled", STOPPED, None,
+    )  # fmt: skip
+    assert app.occupancy.fresh()["A"].running == 0
+
+
+def test_leaving_just_as_the_slot_is_granted_gives_the_slot_back(apptest_app, monkeypatch):
+    """The page stops in the moment between its run's grant (committed) and the hand-out to
+    its waiting thread: the page must end the granted run itself, or nobody ever would."""
+    at = _page("clouds.py")
+    app = started_app()
+    holder = Requester(app, "A", "holder", hold=True)
+    assert holder.granted.wait(BOUND_S)
+    granted_in_db, page_gone = threading.Event(), threading.Event()
+    hand_out = app.admitter._hand_out
+
+    def hand_out_late(granted) -> None:
+        if any(run.task == "Clouds from noise" for run in granted):
+            granted_in_db.set()
+            assert page_gone.wait(BOUND_S)
+        hand_out(granted)
+
+    monkeypatch.setattr(app.admitter, "_hand_out", hand_out_late)
+    original = own_page._LiveSlot.waiting
+
+    def waiting(self, view) -> None:
+        holder.release.set()  # queued behind the holder: let it finish and grant the page
+        if granted_in_db.is_set():
+            st.stop()  # a stop request seen at this yield point, as a reload's would be
+        original(self, view)
+
+    monkeypatch.setattr(own_page._LiveSlot, "waiting", waiting)
+    at = _click(at, "Make clouds")
+    assert not at.exception, at.exception
+    assert granted_in_db.is_set() and not at.get("image")
+    page_gone.set()  # now the hand-out finds nobody waiting
+    holder.join()
+    (row,) = _rows(app, owner=at.session_state["taskgate.guest"])
+    assert (row.task, row.status, row.error) == ("Clouds from noise", "cancelled", STOPPED)
+    assert app.occupancy.fresh()["A"].running == 0
 
 
 def test_stopping_the_page_stops_the_block_and_releases_the_slot(apptest_app, monkeypatch):
@@ -276,9 +336,9 @@ def test_stopping_the_page_stops_the_block_and_releases_the_slot(apptest_app, mo
     at = AppTest.from_function(page, default_timeout=60)
     _stopped_by_apptest(at)
     assert inside.is_set()
-    assert app.limiter.snapshot()["A"].running == 0
+    assert app.occupancy.fresh()["A"].running == 0
     (row,) = _rows(app)
-    assert (row.task, row.status, row.error) == ("Spin", "cancelled", own_page.STOPPED)
+    assert (row.task, row.status, row.error) == ("Spin", "cancelled", STOPPED)
     assert row.started_at is not None
 
 
@@ -299,7 +359,7 @@ def test_a_cancel_from_my_runs_stops_the_block(apptest_app, monkeypatch):
 
     def cancel_in_my_runs() -> None:
         app = started_app()
-        (row,) = _rows(app)  # the block's row, recorded when it got the slot
+        (row,) = _rows(app)  # the block's row, queued when it asked for the slot
         assert app.runs.cancel(row.id, actor=row.owner, owner=row.owner)
 
     monkeypatch.setattr(
@@ -310,7 +370,7 @@ def test_a_cancel_from_my_runs_stops_the_block(apptest_app, monkeypatch):
     assert "returned None" in page_text(at)
     assert "Cancelled from My runs." in page_text(at)
     app = started_app()
-    assert app.limiter.snapshot()["A"].running == 0
+    assert app.occupancy.fresh()["A"].running == 0
     (row,) = _rows(app)
     assert (row.status, row.error) == ("cancelled", "Cancelled from My runs.")
 

@@ -14,7 +14,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.auth import Actor
-from core.groups import GroupService
 from core.ui import bootstrap, run_toasts
 from core.ui.run_toasts import changes
 
@@ -57,7 +56,7 @@ def test_a_watched_run_ending_is_toasted_from_the_watcher_without_reading_the_ow
     )
     at = AppTest.from_function(_page, default_timeout=30).run()  # starts the App
     app = bootstrap.started_app()
-    GroupService(app.engine, app.groups, app.limiter).pause(ADMIN, "A")  # the run stays queued
+    app.groups().pause(ADMIN, "A")  # the run stays queued
     run_id = app.runs.submit("matmul", {"n": 64}, OWNER)
     at = AppTest.from_function(_page, default_timeout=30).run()
     assert not at.exception and len(scans) == 2 and not at.toast  # first look: no toast

@@ -8,11 +8,11 @@ import pytest
 
 from core.limiter import GroupSnapshot
 from core.run_watch import RunView
+from core.runs.sentences import failure_sentence
 from core.ui.run_widget import waiting_sentence
 from core.ui.stop_check import stop_if_requested
 from core.ui.task_list import occupancy_line
 from core.ui.wording import duration, estimate, plain
-from core.worker.sentences import failure_sentence
 
 
 def _wait(**changes) -> RunView:
@@ -86,7 +86,7 @@ def test_occupancy_line_is_running_over_limit_and_queued():
     group = GroupSnapshot(
         name="A", limit=2, paused=True, max_queue=None, queue_timeout_s=None,
         per_owner_limit=None, description="", version=1, running=1, queued=3,
-        oldest_wait_s=None, avg_run_s=None, waiting=(), running_runs=(),
+        oldest_wait_s=None,
     )  # fmt: skip
     assert occupancy_line(group) == "1/2 running · 3 queued · paused"
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
+from core.app import App
 from core.identity import person_from_user
-from core.limiter import GroupConfig, Limiter, OwnerLimitReached
-from tests.shared_limiter.support import shared_limiters
+from core.limiter import OwnerLimitReached
+from tests.support.runs import holding, quiet_app
+from tests.worker.support import set_group
 
 ISSUER = "http://localhost:9400"
 
@@ -25,14 +29,21 @@ def _bob() -> str:
     return person.owner
 
 
-def test_two_sessions_of_one_person_count_together_in_the_limiter():
-    limiter = Limiter(default_limit=1)
-    limiter.configure(GroupConfig(name="A", limit=5, per_owner_limit=1))
-    with limiter.slot("A", owner=_alice(tab=1)):
+@pytest.fixture
+def app(sqlite_url) -> Iterator[App]:
+    """An App that grants held runs (tests/support/runs.py), group A capped at one per person."""
+    started = quiet_app(sqlite_url)
+    set_group(started, "A", limit=5, per_owner_limit=1)
+    yield started
+    started.close()
+
+
+def test_two_sessions_of_one_person_count_together_in_the_queue(app):
+    with holding(app, "A", _alice(tab=1)):
         with pytest.raises(OwnerLimitReached, match="the cap per person"):
-            with limiter.slot("A", owner=_alice(tab=2)):
+            with holding(app, "A", _alice(tab=2)):
                 pytest.fail("alice's second tab slipped under her cap")
-        with limiter.slot("A", owner=_bob()):
+        with holding(app, "A", _bob()):
             pass
 
 
@@ -41,12 +52,17 @@ def test_two_sessions_of_one_person_count_together_in_the_limiter():
     ["sqlite_url", pytest.param("postgres_url", marks=pytest.mark.postgres)],
 )
 def test_two_replicas_serving_one_person_count_together(database, request):
-    with shared_limiters(request.getfixturevalue(database)) as make:
-        first, second = make(), make()
-        first.configure(GroupConfig(name="A", limit=5, per_owner_limit=1))
-        with first.slot("A", owner=_alice(tab=1)):
+    url = request.getfixturevalue(database)
+    first = quiet_app(url)
+    second = quiet_app(url)
+    try:
+        set_group(first, "A", limit=5, per_owner_limit=1)
+        with holding(first, "A", _alice(tab=1)):
             with pytest.raises(OwnerLimitReached):
-                with second.slot("A", owner=_alice(tab=2)):
+                with holding(second, "A", _alice(tab=2)):
                     pytest.fail("alice on another replica slipped under her cap")
-            with second.slot("A", owner=_bob()):
+            with holding(second, "A", _bob()):
                 pass
+    finally:
+        second.close()
+        first.close()

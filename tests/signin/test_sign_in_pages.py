@@ -54,7 +54,7 @@ def test_a_listed_admin_edits_groups_without_a_password_and_is_named_in_the_audi
     fill(at, "edit", limit=4)
     at = save_edit(at)
     assert not at.exception, at.exception
-    assert bootstrap.started_app().limiter.snapshot()["A"].limit == 4
+    assert bootstrap.started_app().occupancy.fresh()["A"].limit == 4
     with Session(bootstrap.started_app().engine) as session:
         (event,) = session.exec(select(AuditEvent).where(AuditEvent.group_name == "A")).all()
     assert event.actor == "Alice Example (alice@example.com)"

@@ -9,8 +9,8 @@ import pytest
 from sqlmodel import Session, select
 
 from core.app import App, start_app
-from core.settings import Settings
 from core.runs import sql
+from core.settings import Settings
 from core.worker import codec
 from db.engine import dispose_engines
 from db.migrate import upgrade
@@ -68,7 +68,7 @@ def set_group(app: App, name: str, **settings) -> None:
         row.version += 1
         session.add(row)
         session.commit()
-    app.admitter.wake()
+    app.group_changed()
 
 
 def started_app(url: str) -> Iterator[App]:

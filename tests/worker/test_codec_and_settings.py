@@ -44,11 +44,10 @@ def test_a_result_over_the_cap_is_refused_with_its_size():
         codec.encode(b"x" * 5000, 1024)
 
 
-def test_external_workers_need_the_shared_limiter():
-    with pytest.raises(SettingsError, match="TASKGATE_WORKERS=external needs TASKGATE_LIMITER"):
-        load_settings({"TASKGATE_WORKERS": "external"})
-    settings = load_settings({"TASKGATE_WORKERS": "external", "TASKGATE_LIMITER": "shared"})
-    assert settings.workers == "external"
+def test_external_workers_share_the_queue_through_the_database_alone():
+    assert load_settings({"TASKGATE_WORKERS": "external"}).workers == "external"
+    with pytest.raises(SettingsError, match="TASKGATE_WORKERS"):
+        load_settings({"TASKGATE_WORKERS": "elsewhere"})
 
 
 def test_a_result_with_a_table_and_a_figure_round_trips():

@@ -13,8 +13,8 @@ from sqlmodel import Session, select
 
 from core.limiter import OwnerLimitReached, QueueFull, UnknownGroup
 from core.run_watch import RunView
+from core.runs.sentences import CANCELLED_WHILE_RUNNING, CANCELLED_WHILE_WAITING
 from core.tasks.result import TaskResult
-from core.worker.sentences import CANCELLED_WHILE_RUNNING, CANCELLED_WHILE_WAITING
 from db.models import TaskRun
 from tests.worker.support import finished, result_of, run_row, running, set_group, wait_for
 
@@ -188,7 +188,7 @@ def test_a_failing_task_and_an_oversized_result_are_one_sentence_each(app, monke
 def test_runs_of_a_dead_process_on_another_host_are_found_by_their_lease(app):
     from datetime import timedelta
 
-    from core.app import sweep_runs
+    from core.runs import sql
     from db.models import utcnow
 
     expired = utcnow() - timedelta(seconds=1)
@@ -202,7 +202,8 @@ def test_runs_of_a_dead_process_on_another_host_are_found_by_their_lease(app):
                 )
             )  # fmt: skip
         session.commit()
-    sweep_runs(app.runs_db)
+    with app.db.write() as connection:  # the sweep any live process runs
+        sql.sweep(connection, sql.clock(connection))
     lost = run_row(app, "old-running")
     assert (lost.status, lost.error) == ("lost", "The worker running it stopped; Run again.")
     back = run_row(app, "old-queued")

@@ -21,7 +21,7 @@ def test_workers_and_runs_in_line_as_the_admin_reads_them(app):
     set_guest_name(app.engine, NAMED_GUEST, "Bob <b>")
     second = app.runs.submit("sleepy", LONG, NAMED_GUEST)
     app.run_admin.move_to_head(Actor("alice", is_admin=True), second)
-    with app.runs_db.read() as connection:
+    with app.db.read() as connection:
         fleet = workers(connection, utcnow())
         line = active_runs(connection)
     [worker] = fleet

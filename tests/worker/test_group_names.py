@@ -10,7 +10,6 @@ from __future__ import annotations
 import pytest
 
 from core.auth import Actor
-from core.groups.service import GroupService
 from core.limiter.config import GroupSettings
 from core.tasks.assignment import move_task
 from tests.worker.support import WAIT_S, finished, postgres_app, running
@@ -28,9 +27,8 @@ def app(request, module_app):
 
 @pytest.fixture
 def umlaut_group(app):
-    service = GroupService(app.engine, app.groups, app.occupancy)
+    service = app.groups()
     service.create(ADMIN, "Äx", GroupSettings(limit=1))
-    app.groups.refresh()
     # The admin types the name in another case: it is the same group.
     assert move_task(app.engine, ADMIN, "sleepy", "äX") == "Äx"
     yield "Äx"
@@ -38,7 +36,6 @@ def umlaut_group(app):
     record = service.get("Äx")
     # The view of the queue is read at most every second or so: it may still count the run.
     service.delete(ADMIN, "Äx", record.version, confirm=True)
-    app.groups.refresh()
 
 
 def test_a_run_in_group_äx_runs_and_the_next_waits_behind_it(app, umlaut_group):
@@ -48,7 +45,7 @@ def test_a_run_in_group_äx_runs_and_the_next_waits_behind_it(app, umlaut_group)
     # The owner's page sees the second run first in the line, behind the running one.
     view = app.watcher.wait([second], {}, WAIT_S)[second]
     assert (view.status, view.position) == ("queued", 1)
-    assert app.occupancy.snapshot()["Äx"].queued == 1
+    assert app.occupancy.fresh()["Äx"].queued == 1
     assert app.runs.cancel(first, "ann")
     assert finished(app, first).status == "cancelled"
     assert finished(app, second).status == "succeeded"

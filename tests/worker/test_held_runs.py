@@ -2,9 +2,9 @@
 
 ``core.ui.own_page.hold_slot`` runs on the web server's own script thread, not
 in a worker. A real process starts an App, holds a slot of group A the way
-``hold_slot`` does (its lease written with the row, renewed by the App's
-job), and is SIGKILLed; the sweep any other process runs then records the
-run ``lost`` once the lease has run out. Waits poll rows, with bounds.
+``hold_slot`` does (a held run, its lease renewed by the App's admitter), and
+is SIGKILLed; the sweep any other process runs then records the run ``lost``
+once the lease has run out. Waits poll rows, with bounds.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from core.app import sweep_runs
-from core.shared_limiter.database import LimiterDatabase
-from core.worker.sentences import LEASE_LOST
+from core.runs import sql
+from core.runs.database import RunDatabase
+from core.runs.sentences import LEASE_LOST
 from db.engine import dispose_engines, get_engine
 from db.migrate import upgrade
 from db.models import TaskRun
@@ -38,16 +38,19 @@ HOLDER = textwrap.dedent(
     from core.settings import Settings
 
     app = start_app(Settings(database_url=sys.argv[1], lease_ttl_s=float(sys.argv[2]),
-                             limiter="shared", workers="external",
-                             admin_password="letmein-letmein"))
-    with app.limiter.slot("A", owner="ann", task="a block of page code") as run:
-        app.held_runs.hold(run.id)  # as core.ui.own_page.HeldSlot does
-        app.recorder.run_started(run, lease_s=app.held_runs.ttl_s)
-        app.recorder.flush()
-        print("held", run.id, flush=True)
+                             workers="external", admin_password="letmein-letmein"))
+    held = app.held_run("A")  # as core.ui.own_page.HeldSlot does
+    with held.holding("ann", "a block of page code", on_wait=lambda view: None):
+        print("held", held.id, flush=True)
         time.sleep(3600)
     """
 )
+
+
+def sweep_runs(db: RunDatabase) -> None:
+    """The sweep every live admitter runs, run here by the test (no admitter of its own)."""
+    with db.write() as connection:
+        sql.sweep(connection, sql.clock(connection))
 
 
 def row_of(url: str, run_id: str) -> TaskRun:
@@ -77,7 +80,7 @@ def test_a_killed_servers_held_block_is_recorded_lost_when_its_lease_runs_out(tm
         stdout=subprocess.PIPE,
         text=True,
     )
-    db = LimiterDatabase(url)
+    db = RunDatabase(url)
     try:
         line = holder.stdout.readline()  # bounded by the test's own timeout
         assert line.startswith("held "), line
@@ -85,7 +88,7 @@ def test_a_killed_servers_held_block_is_recorded_lost_when_its_lease_runs_out(tm
         first: TaskRun = row_of(url, run_id)
         assert first.status == "running" and first.lease_expires_at is not None
 
-        # The App's job renews the lease while the block runs...
+        # The App's admitter renews the lease while the block runs...
         _until(
             lambda: row_of(url, run_id).lease_expires_at > first.lease_expires_at,
             "the held run's lease renewed",

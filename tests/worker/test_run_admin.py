@@ -14,8 +14,8 @@ from sqlmodel import Session, select
 
 from core.app import App
 from core.auth import Actor, NotAuthorized
+from core.runs.admin import QueueChanged, RunActionRefused
 from core.ui.run_widget import waiting_sentence
-from core.worker.run_admin import QueueChanged, RunActionRefused
 from db.models import AuditEvent
 from tests.support.database import sqlite_url
 from tests.worker.support import finished, postgres_app, run_row, running, started_app, wait_for

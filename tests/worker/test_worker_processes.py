@@ -23,8 +23,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from core.app import start_app
+from core.runs.sentences import FENCED, LEASE_LOST
 from core.settings import Settings
-from core.worker.sentences import FENCED, LEASE_LOST
 from db.engine import dispose_engines, sqlite_path
 from tests.support.database import sqlite_url
 from tests.worker.support import TEST_TASKS, finished, run_row, running, wait_for
@@ -47,7 +47,6 @@ def _env(url: str) -> dict[str, str]:
     return {
         **os.environ,
         "TASKGATE_DATABASE_URL": url,
-        "TASKGATE_LIMITER": "shared",
         "TASKGATE_LEASE_TTL_S": str(TTL_S),
         "TASKGATE_TASK_MODULES": TEST_TASKS,
         "TASKGATE_CANCEL_GRACE_S": "1",
@@ -61,7 +60,6 @@ def web(database_url, monkeypatch):
     app = start_app(
         Settings(
             database_url=database_url,
-            limiter="shared",
             workers="external",
             lease_ttl_s=TTL_S,
             admin_password="letmein-letmein",

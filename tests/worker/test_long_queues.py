@@ -1,52 +1,46 @@
-"""A long queue stays rows: only the runs that can start soon are claimed, FIFO still holds.
+"""A long queue stays rows: only granted runs hold anything, FIFO still holds.
 
-The dispatcher claims per group at most ``limit + claims.LOOKAHEAD`` runs
-(claimed or running, fleet-wide), none while the group is paused; the rest of
-the queue costs no thread. Queued runs nobody claims still end on a cancel or
-their queue timeout, the counts people see come from ``task_run``, and
-back-to-back runs reuse one warm worker process.
+A run is granted only when a slot is free for it (``sql.choose``), none while
+its group is paused; the rest of the queue costs nothing but its rows.
+Waiting runs still end on a cancel or their queue timeout, the counts people
+see come from ``task_run``, and back-to-back runs reuse one warm worker process.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from core.group_view import GroupView
 from core.limiter import QueueTimeout
-from core.worker import claims, store
-from core.worker.sentences import CANCELLED_WHILE_WAITING
-from tests.worker.support import finished, result_of, run_row, running, set_group, wait_for
+from core.runs import sql
+from core.runs.sentences import CANCELLED_WHILE_WAITING
+from tests.worker.support import finished, result_of, run_row, running, set_group
 
 LONG = {"steps": 400, "step_s": 0.05}
 
 
-def _claim_as_another_worker(app) -> list[str]:
-    """What a second dispatcher serving every group could claim now (nothing, if full)."""
-    with app.runs_db.write() as connection:
-        lease = store.clock(connection) + timedelta(seconds=30)
-        taken = claims.claim(connection, "another-worker", None, None, lease, fleet_order=False)
-    return [run.id for run in taken]
+def _grantable_to_another_process(app) -> list[str]:
+    """What another process with room for ten runs would be granted now (nothing, if full)."""
+    with app.db.read() as connection:
+        return sql.choose(connection, sql.Grantee("another-process", None, 10))
 
 
-def test_a_group_at_its_limit_has_only_the_look_ahead_claimed_and_drains_in_order(app):
+def test_a_group_at_its_limit_grants_nothing_more_and_drains_in_order(app):
     holder = app.runs.submit("sleepy", LONG, "ann")
     running(app, holder)
     queued = [app.runs.submit("sleepy", {"steps": 1, "step_s": 0.01}, f"q{i}") for i in range(5)]
-    head = wait_for(app, queued[0], lambda row: row.worker_id is not None, "claimed")
-    assert head.worker_id == app.dispatcher.worker_id
-    assert [run_row(app, run_id).worker_id for run_id in queued[1:]] == [None] * 4
-    assert _claim_as_another_worker(app) == [], "limit 1 + look-ahead 1 is full, fleet-wide"
+    assert [run_row(app, run_id).worker_id for run_id in queued] == [None] * 5
+    assert _grantable_to_another_process(app) == [], "limit 1 is full, fleet-wide"
     assert app.runs.cancel(holder, "ann")
     rows = [finished(app, run_id) for run_id in queued]
     assert [row.status for row in rows] == ["succeeded"] * 5
     starts = [row.started_at for row in rows]
-    assert starts == sorted(starts), "claimed a few at a time, still in submission order"
+    assert starts == sorted(starts), "granted one at a time, in submission order"
 
 
-def test_a_paused_group_claims_nothing_yet_a_cancel_ends_its_queued_run(app):
+def test_a_paused_group_grants_nothing_yet_a_cancel_ends_its_queued_run(app):
     set_group(app, "A", paused=True)
     ids = [app.runs.submit("sleepy", {"steps": 1, "step_s": 0.01}, f"p{i}") for i in range(3)]
-    assert _claim_as_another_worker(app) == []
+    assert _grantable_to_another_process(app) == []
     assert app.runs.cancel(ids[1], "p1", owner="p1")
     row = finished(app, ids[1])
     assert (row.status, row.started_at, row.error) == ("cancelled", None, CANCELLED_WHILE_WAITING)
@@ -55,7 +49,7 @@ def test_a_paused_group_claims_nothing_yet_a_cancel_ends_its_queued_run(app):
     assert [finished(app, run_id).status for run_id in (ids[0], ids[2])] == ["succeeded"] * 2
 
 
-def test_an_unclaimed_run_ends_timed_out_after_the_group_s_queue_timeout(app):
+def test_a_waiting_run_ends_timed_out_after_the_group_s_queue_timeout(app):
     set_group(app, "A", paused=True, queue_timeout_s=1.0)
     try:
         run_id = app.runs.submit("sleepy", {"steps": 1}, "ann")
@@ -67,12 +61,11 @@ def test_an_unclaimed_run_ends_timed_out_after_the_group_s_queue_timeout(app):
         set_group(app, "A", queue_timeout_s=None)
 
 
-def test_what_people_see_counts_the_whole_queue_not_only_the_claimed_runs(app):
+def test_what_people_see_counts_the_whole_queue(app):
     set_group(app, "A", paused=True)
     ids = [app.runs.submit("sleepy", {"steps": 1}, f"v{i}") for i in range(3)]
-    assert app.limiter.snapshot()["A"].queued == 0, "nothing claimed in a paused group"
-    shown = GroupView(app.limiter, app.runs_db.reader).snapshot()["A"]
-    assert shown.queued == 3 and shown.oldest_wait_s is not None
+    shown = app.occupancy.fresh()["A"]
+    assert (shown.queued, shown.running) == (3, 0) and shown.oldest_wait_s is not None
     for run_id in ids:
         app.runs.cancel(run_id, "admin")
     for run_id in ids:
