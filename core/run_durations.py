@@ -24,7 +24,7 @@ from sqlalchemy import Connection, select
 
 from core.limiter.queue_eta import RunningRun, estimate_waits
 from core.runs.sql import QUEUE_ORDER
-from db.models import ACTIVE_STATUSES, TaskRun, group_name_key
+from db.models import ACTIVE_STATUSES, RunStatus, TaskRun, group_name_key
 
 RUNS = TaskRun.__table__
 RECENT = 10
@@ -63,7 +63,7 @@ def typical_durations(connection: Connection, tasks: Iterable[str]) -> Typical:
         select(RUNS.c.task, RUNS.c.params, RUNS.c.started_at, RUNS.c.finished_at)
         .where(
             RUNS.c.task.in_(wanted),
-            RUNS.c.status == "succeeded",
+            RUNS.c.status == RunStatus.SUCCEEDED,
             RUNS.c.started_at.is_not(None),
             RUNS.c.finished_at.is_not(None),
         )

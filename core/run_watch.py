@@ -32,7 +32,7 @@ from sqlalchemy import Engine, select
 
 from core import run_durations
 from core.limiter import GroupSnapshot
-from db.models import TaskRun, group_name_key
+from db.models import RunStatus, TaskRun, group_name_key
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ class RunView:
 
     @property
     def active(self) -> bool:
-        return self.status in ("queued", "running")
+        return self.status in (RunStatus.QUEUED, RunStatus.RUNNING)
 
     def shown(self) -> tuple:
         """What a page draws from this view: a waiter wakes when this changes."""
@@ -198,7 +198,7 @@ class _LinePlaces:
 
 def _placed(view: RunView, places: Mapping[str, _LinePlaces]) -> RunView:
     """``view`` with its place in its group's line, if it is queued."""
-    if view.status != "queued" or view.granted:
+    if view.status != RunStatus.QUEUED or view.granted:
         return view
     place = places.get(group_name_key(view.group))
     if place is None:
@@ -312,7 +312,7 @@ class RunWatcher:
 
     def _lines(self, connection, views: Mapping[str, RunView]) -> dict[str, run_durations.Line]:
         """The lines of the groups the queued ``views`` wait in; typical durations if stale."""
-        queued_in = {view.group for view in views.values() if view.status == "queued"}
+        queued_in = {view.group for view in views.values() if view.status == RunStatus.QUEUED}
         lines = run_durations.lines(connection, queued_in)
         tasks = {row.task for line in lines.values() for row in line.running + line.queued}
         now = time.monotonic()

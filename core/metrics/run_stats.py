@@ -19,13 +19,13 @@ from sqlmodel import Session, select
 
 from core.groups.rules import group_sort_key
 from core.metrics.sql import seconds_between
-from db.models import TaskRun
+from db.models import RunStatus, TaskRun
 
 RUNS = TaskRun.__table__.c
 """The run table's columns as SQL expressions (the model's attributes are typed as values)."""
 
-FAILED_STATUSES = ("failed", "lost")
-RAN_STATUSES = ("succeeded", "failed", "cancelled", "lost")
+FAILED_STATUSES = (RunStatus.FAILED, RunStatus.LOST)
+RAN_STATUSES = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.LOST)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from core.ui.stop_check import stop_wakeup
 from core.ui.task_form import request_prefill
 from core.ui.task_pages import page_for, task_pages
 from core.ui.wording import plain, settings_line
-from db.models import ACTIVE_STATUSES, TaskRun
+from db.models import ACTIVE_STATUSES, RunStatus, TaskRun
 
 STATUS_LABELS = {
     "queued": "⏳ waiting",
@@ -86,9 +86,9 @@ def _status(run: TaskRun, view: RunView | None) -> str:
     if view is None:
         return label
     label = STATUS_LABELS.get(view.status, view.status)
-    if view.status == "queued" and view.position is not None:
+    if view.status == RunStatus.QUEUED and view.position is not None:
         return f"{label} · {view.position} of {view.queued}" + (" (paused)" if view.paused else "")
-    if view.status == "running" and view.progress_fraction is not None:
+    if view.status == RunStatus.RUNNING and view.progress_fraction is not None:
         return f"{label} · {view.progress_fraction:.0%}"
     return label
 

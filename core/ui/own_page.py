@@ -60,6 +60,7 @@ from core.ui.run_widget import queue_sentence, running_line
 from core.ui.stop_check import stop_if_requested
 from core.ui.task_page import latest_run, watch_then_rerun
 from core.ui.wording import duration, plain
+from db.models import RunStatus
 
 Params = ParamSpec("Params")
 Returned = TypeVar("Returned")
@@ -84,7 +85,7 @@ class TaskOutcome:
 
     @property
     def succeeded(self) -> bool:
-        return self.run.status == "succeeded"
+        return self.run.status == RunStatus.SUCCEEDED
 
 
 def run_task(
@@ -130,7 +131,7 @@ def run_task(
         return None
     if view.active:
         watch_then_rerun(app, view, owner)
-    result = load_result(app, view.id) if view.status == "succeeded" else None
+    result = load_result(app, view.id) if view.status == RunStatus.SUCCEEDED else None
     if show_result:
         show_outcome(spec, view, result)
     return TaskOutcome(view, result)

@@ -18,6 +18,7 @@ from core.tasks.registry import TaskSpec
 from core.ui.result_view import show_task_result
 from core.ui.wording import duration, plain, settings_line
 from core.worker import codec
+from db.models import RunStatus
 
 
 def timings_line(view: RunView) -> str:
@@ -41,13 +42,13 @@ def load_result(app: App, run_id: str) -> Any:
 
 def show_run_outcome(app: App, spec: TaskSpec | None, view: RunView) -> None:
     """A finished run: its result with times and settings, or the sentence that says why not."""
-    result = load_result(app, view.id) if view.status == "succeeded" else None
+    result = load_result(app, view.id) if view.status == RunStatus.SUCCEEDED else None
     show_outcome(spec, view, result)
 
 
 def show_outcome(spec: TaskSpec | None, view: RunView, result: Any) -> None:
     """``show_run_outcome`` with the result already loaded (None if there is none)."""
-    if view.status == "succeeded":
+    if view.status == RunStatus.SUCCEEDED:
         st.subheader("Result")
         st.caption(timings_line(view))
         if spec is not None:
@@ -56,9 +57,9 @@ def show_outcome(spec: TaskSpec | None, view: RunView, result: Any) -> None:
             st.info("This run left no result to show.", icon=":material/info:")
         else:
             show_task_result(spec, result)
-    elif view.status == "cancelled":
+    elif view.status == RunStatus.CANCELLED:
         st.info(plain(view.error or "The run was cancelled."), icon=":material/stop_circle:")
-    elif view.status in ("rejected", "timed_out"):
+    elif view.status in (RunStatus.REJECTED, RunStatus.TIMED_OUT):
         st.warning(plain(view.error or "The run was refused."), icon=":material/block:")
     else:
         st.error(plain(view.error or "The run did not finish."), icon=":material/error:")

@@ -22,7 +22,7 @@ import streamlit as st
 from core.app import App
 from core.run_history import run_statuses
 from core.tasks import registry
-from db.models import ACTIVE_STATUSES
+from db.models import ACTIVE_STATUSES, RunStatus
 
 RESCAN_EVERY_S = 30.0
 """Least time between two reads of the owner's runs by one session (Home's fragment looks
@@ -58,7 +58,7 @@ def changes(seen: Seen, current: Seen, quiet_for: str | None = None) -> list[tup
         before = seen.get(run_id)
         if before is None or before[1] == status or run_id == quiet_for:
             continue
-        if status == "running":
+        if status == RunStatus.RUNNING:
             toasts.append((f"Your {_title(task)} run started.", ":material/play_circle:"))
         elif status in _ENDINGS:
             what, icon = _ENDINGS[status]

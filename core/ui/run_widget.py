@@ -21,6 +21,7 @@ from core.run_watch import RunView
 from core.ui.run_toasts import toasted_runs
 from core.ui.stop_check import StopWakeup, stop_if_requested, stop_wakeup
 from core.ui.wording import duration, estimate, plain
+from db.models import RunStatus
 
 LONGEST_WAIT_S = 300.0
 """Longest a watching page blocks while nothing it shows changes. Only then do its toasts
@@ -75,16 +76,16 @@ class LiveRun:
     def draw(self, view: RunView) -> None:
         if view.cancel_requested:
             self._headline.info("Cancelling…", icon=":material/stop_circle:")
-        elif view.granted and view.status == "queued":
+        elif view.granted and view.status == RunStatus.QUEUED:
             self._headline.info(
                 f"A slot in group {plain(view.group)} is yours; starting…",
                 icon=":material/hourglass_bottom:",
             )
-        elif view.status == "queued":
+        elif view.status == RunStatus.QUEUED:
             self._headline.info(waiting_sentence(view), icon=":material/hourglass_top:")
         else:
             self._headline.caption(running_caption(view))
-        if view.status == "running":
+        if view.status == RunStatus.RUNNING:
             fraction = min(max(view.progress_fraction or 0.0, 0.0), 1.0)
             self._bar.progress(fraction, text=plain(view.progress_message or "Starting…"))
         else:

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, func, select
 
 from core.identity import GUEST_PREFIX, USER_PREFIX, guest_label
 from core.runs.sql import QUEUE_ORDER, RUNS, WORKERS
-from db.models import GuestProfile, group_name_key
+from db.models import GuestProfile, RunStatus, group_name_key
 
 PROFILES = GuestProfile.__table__
 
@@ -55,7 +55,7 @@ class WorkerRow:
 def workers(connection: Connection, now: datetime) -> list[WorkerRow]:
     running = (
         select(func.count())
-        .where(RUNS.c.worker_id == WORKERS.c.id, RUNS.c.status == "running")
+        .where(RUNS.c.worker_id == WORKERS.c.id, RUNS.c.status == RunStatus.RUNNING)
         .scalar_subquery()
     )
     rows = connection.execute(
@@ -128,14 +128,14 @@ def active_runs(connection: Connection) -> list[QueuedRow]:
             RUNS.c.started_at, RUNS.c.cancel_requested_at, PROFILES.c.display_name,
         )
         .select_from(RUNS.outerjoin(PROFILES, PROFILES.c.owner == RUNS.c.owner))
-        .where(RUNS.c.status.in_(("queued", "running")))
+        .where(RUNS.c.status.in_((RunStatus.QUEUED, RunStatus.RUNNING)))
         .order_by(*QUEUE_ORDER)
     ).all()  # fmt: skip
     places: dict[str, int] = {}
     out = []
     for row in rows:
         position = None
-        if row.status == "queued" and row.cancel_requested_at is None:
+        if row.status == RunStatus.QUEUED and row.cancel_requested_at is None:
             key = group_name_key(row.group_name)
             places[key] = position = places.get(key, 0) + 1
         out.append(
@@ -150,7 +150,7 @@ def active_runs(connection: Connection) -> list[QueuedRow]:
                 dict(row.params or {}),
                 row.host,
                 row.device,
-                _aware(row.started_at if row.status == "running" else row.enqueued_at),
+                _aware(row.started_at if row.status == RunStatus.RUNNING else row.enqueued_at),
                 row.cancel_requested_at is not None,
             )  # fmt: skip
         )

@@ -31,7 +31,7 @@ from core.tasks import registry
 from core.ui.admin.format import seconds
 from core.ui.wording import plain
 from core.worker.fleet_view import QueuedRow, WorkerRow, workers
-from db.models import utcnow
+from db.models import RunStatus, utcnow
 
 _CONFIRM = "admin:clear-confirm"
 _NOTICE = "admin:run-notice"
@@ -128,7 +128,7 @@ def _run_line(run: QueuedRow, now) -> str:
     about = f"{plain(task_title(run.task))} · {plain(run.owner_name)}"
     if run.cancelling:
         return f"**stopping** · {about} · an admin or its owner asked it to stop"
-    if run.status == "running":
+    if run.status == RunStatus.RUNNING:
         device = f", {plain(run.device)}" if run.device else ""
         return f"**running** · {about} · for {for_s} on {plain(run.host)}{device}"
     return f"**#{run.position} in line** · {about} · waiting {for_s}"
@@ -141,7 +141,7 @@ def _show_run(area: DeltaGenerator, admin: RunAdmin, actor: Actor, run: QueuedRo
     row.markdown(_run_line(run, now), width="stretch")
     if run.cancelling:
         return
-    if run.status == "running":
+    if run.status == RunStatus.RUNNING:
         if row.button("Cancel run", key=f"admin:cancel:{run.id}"):
             _act(
                 lambda: admin.cancel(actor, run.id),
@@ -186,7 +186,7 @@ def _clear(admin: RunAdmin, actor: Actor, group: str, count: int) -> None:
 
 
 def _show_group_heading(area: DeltaGenerator, group: str, runs: list[QueuedRow]) -> None:
-    running = sum(run.status == "running" for run in runs)
+    running = sum(run.status == RunStatus.RUNNING for run in runs)
     waiting = sum(run.position is not None for run in runs)
     heading = area.container(horizontal=True, vertical_alignment="center")
     heading.markdown(
