@@ -162,8 +162,8 @@ class GroupService:
     ) -> GroupRecord:
         """Save new settings (and optionally a new name) if the group is still at that version.
 
-        A rename is refused while the group has runs: to the limiter it is a
-        new group, and the old name's queue would be turned away.
+        A rename is refused while the group has runs: they carry the old
+        name's key, and would be left without a group.
         """
         require_admin(actor)
         target = clean_name(new_name) if new_name is not None else None

@@ -1,4 +1,4 @@
-"""Recording what the limiter looks like every second, and forgetting it after a while.
+"""Recording what every group looks like every second, and forgetting it after a while.
 
 The scheduler calls ``OccupancySampler.sample`` every
 ``TASKGATE_SAMPLE_INTERVAL_S``: one ``occupancy_sample`` row per group, all
@@ -11,8 +11,8 @@ in batches, so a prune after a long downtime never holds SQLite's write lock
 for long.
 
 Every process runs the sampling job, but a fleet sharing a database needs
-one sample per interval, not one per process (the shared limiter's snapshot
-already covers the whole fleet): only the process holding the sampler lease,
+one sample per interval, not one per process (the occupancy is read from
+the shared queue, so it already covers the whole fleet): only the process holding the sampler lease,
 a row in ``app_setting`` renewed with each sample, writes. If it stops for
 ``LEASE_INTERVALS`` intervals, the next process to try takes the lease over.
 """

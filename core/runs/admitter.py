@@ -16,8 +16,9 @@ When it decides:
   the next runs in the same transaction, so a hand-off never waits for a look.
 
 Every ``lease_ttl_s / 3`` it renews the lease of every run it holds (one
-heartbeat per process), fences the runs it could not renew, ends waiting
-runs past their queue timeout, and sweeps expired leases (the one sweep).
+heartbeat per process), fences the runs it could not renew, and sweeps
+expired leases (the one sweep); every ``OVERDUE_EVERY_S`` it ends waits past
+their queue timeout and the waits of groups deleted under them.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ from db.transient import retrying
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+OVERDUE_EVERY_S = 0.25
+"""How often the loop looks for waits past their queue timeout (and groups deleted under
+their queues): a withdrawn run is told within this of its timeout."""
 
 FENCE_MARGIN_S = 2.0
 """A child stops by itself this long (or a third of the TTL, if less) before a lease that
@@ -152,6 +157,7 @@ class Admitter:
     def _loop(self) -> None:
         housekeeping_every = self.lease_ttl_s / 3
         next_housekeeping = time.monotonic() + housekeeping_every
+        next_overdue = 0.0
         while not self._stopping.is_set():
             self._signals.wait(min(FALLBACK_S, max(0.0, next_housekeeping - time.monotonic())))
             if self._stopping.is_set():
@@ -160,12 +166,23 @@ class Admitter:
                 if time.monotonic() >= next_housekeeping:
                     next_housekeeping = time.monotonic() + housekeeping_every
                     self._housekeeping()
+                if time.monotonic() >= next_overdue:
+                    next_overdue = time.monotonic() + OVERDUE_EVERY_S
+                    self._end_overdue()
                 self._carry_out_cancels()
                 self._admit()
                 self.last_decision = time.monotonic()
             except Exception:
                 log.exception("the admitter's look at the queue failed; trying again")
                 self._stopping.wait(1.0)
+
+    def _end_overdue(self) -> None:
+        with self._db.read() as connection:  # most looks find nothing: no write lock for them
+            if not sql.any_overdue(connection, sql.clock(connection)):
+                return
+        with self._db.write() as connection:
+            if sql.end_waiting(connection, sql.clock(connection)):
+                publish(connection)
 
     def _grantee(self) -> sql.Grantee:
         room = 0 if self._executor is None else self._executor.room()
@@ -220,9 +237,8 @@ class Admitter:
             until = now + timedelta(seconds=self.lease_ttl_s)
             mine = sql.renew(connection, self.worker_id, now, until)
             sql.renew_waiting_held(connection, self.worker_id, until)
-            ended = sql.end_waiting(connection, now)
             lost, returned = sql.sweep(connection, now)
-            if ended or lost or returned:
+            if lost or returned:
                 publish(connection)
         self._fence_at = fence_at(began, self.lease_ttl_s)
         if self._executor is not None:

@@ -270,6 +270,24 @@ def grant(connection: Connection, grantee: Grantee, lease_until: datetime) -> li
     ]
 
 
+def any_overdue(connection: Connection, now: datetime) -> bool:
+    """Whether ``end_waiting`` has anything to end: one aggregate, read-only."""
+    configs = group_configs(connection)
+    oldest = connection.execute(
+        select(RUNS.c.group_key, func.min(RUNS.c.enqueued_at))
+        .where(WAITING)
+        .group_by(RUNS.c.group_key)
+    ).all()
+    for key, enqueued_at in oldest:
+        config = configs.get(key)
+        if config is None:
+            return True
+        timeout_s = config.queue_timeout_s
+        if timeout_s is not None and utc(enqueued_at) < utc(now) - timedelta(seconds=timeout_s):
+            return True
+    return False
+
+
 def end_waiting(connection: Connection, now: datetime) -> int:
     """End the waiting runs that nobody will grant: past their queue timeout, or groupless.
 

@@ -1,8 +1,8 @@
 """The one place the Streamlit app builds its process-wide ``App``.
 
 ``st.cache_resource`` makes ``get_app`` run once per server process, however
-many sessions and reruns there are; every page asks it for the limiter and
-the database. Once started, the process's long-lived objects are frozen out
+many sessions and reruns there are; every page asks it for the run service,
+the watcher and the database. Once started, the process's long-lived objects are frozen out
 of the garbage collector's walks (``core/ui/memory.py``). A settings error
 is not cached, so fixing the environment and reloading the page is enough.
 """

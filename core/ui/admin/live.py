@@ -1,7 +1,7 @@
 """The live view: a table of every group and the last 15 minutes, redrawn every second.
 
 Only this fragment reruns each second, not the page, so the editor's forms
-keep what the admin is typing. Each tick costs the limiter's snapshot, one
+keep what the admin is typing. Each tick costs the occupancy snapshot, one
 read of the active runs (for the table's oldest waits and the runs with
 their buttons), one of the workers, one count of the last hour's runs, and
 one query bucketing the last 15 minutes of samples (under a thousand rows
@@ -34,9 +34,8 @@ _CHART_CONFIG = {"displayModeBar": False}
 def oldest_waits(runs: list[QueuedRow], now: datetime) -> dict[str, float]:
     """Each group's longest wait among its waiting runs, keyed by ``group_name_key``.
 
-    From the runs' rows, not the limiter's queue alone: a run given back and
-    claimed again (an admin's move to the head) re-enters the limiter's queue
-    with a fresh start, though its owner has been waiting all along.
+    From the runs the view lists, so the table and the rows below it agree
+    even when the occupancy snapshot is a quarter of a second older.
     """
     waits: dict[str, float] = {}
     for run in runs:
