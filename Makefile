@@ -36,7 +36,7 @@ test: lint
 	$(PY) -m pytest -rs
 
 bench: $(VENV)/.installed-dev
-	$(PY) bench/limiter_bench.py
+	$(PY) bench/durable_bench.py
 
 clean:
 	rm -rf $(VENV) data

@@ -16,9 +16,10 @@ When it decides:
   the next runs in the same transaction, so a hand-off never waits for a look.
 
 Every ``lease_ttl_s / 3`` it renews the lease of every run it holds (one
-heartbeat per process), fences the runs it could not renew, and sweeps
-expired leases (the one sweep); every ``OVERDUE_EVERY_S`` it ends waits past
-their queue timeout and the waits of groups deleted under them.
+heartbeat per process) and fences the runs it could not renew. Every
+``OVERDUE_EVERY_S`` it looks (read-only) for expired leases and waits past
+their queue timeout, and if there are any, sweeps them (the one sweep) and
+ends those waits.
 """
 
 from __future__ import annotations
@@ -49,8 +50,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 OVERDUE_EVERY_S = 0.25
-"""How often the loop looks for waits past their queue timeout (and groups deleted under
-their queues): a withdrawn run is told within this of its timeout."""
+"""How often the loop looks for expired leases and for waits past their queue timeout (or
+of a group deleted under them): a dead process's runs are recorded within its lease plus
+this, and a withdrawn run is told within this of its timeout."""
 
 FENCE_MARGIN_S = 2.0
 """A child stops by itself this long (or a third of the TTL, if less) before a lease that
@@ -122,6 +124,7 @@ class Admitter:
                 heartbeat_at=now,
             )
         self._housekeeping()
+        self._sweep()  # what a previous run of this server left behind
         self._thread.start()
 
     def wake(self) -> None:
@@ -168,7 +171,7 @@ class Admitter:
                     self._housekeeping()
                 if time.monotonic() >= next_overdue:
                     next_overdue = time.monotonic() + OVERDUE_EVERY_S
-                    self._end_overdue()
+                    self._sweep()
                 self._carry_out_cancels()
                 self._admit()
                 self.last_decision = time.monotonic()
@@ -176,13 +179,20 @@ class Admitter:
                 log.exception("the admitter's look at the queue failed; trying again")
                 self._stopping.wait(1.0)
 
-    def _end_overdue(self) -> None:
+    def _sweep(self) -> None:
         with self._db.read() as connection:  # most looks find nothing: no write lock for them
             if not sql.any_overdue(connection, sql.clock(connection)):
                 return
         with self._db.write() as connection:
-            if sql.end_waiting(connection, sql.clock(connection)):
+            now = sql.clock(connection)
+            ended = sql.end_waiting(connection, now)
+            lost, returned = sql.sweep(connection, now)
+            if ended or lost or returned:
                 publish(connection)
+        if lost or returned:
+            log.warning(
+                "runs of stopped processes: %d recorded lost, %d back in the queue", lost, returned
+            )
 
     def _grantee(self) -> sql.Grantee:
         room = 0 if self._executor is None else self._executor.room()
@@ -230,23 +240,16 @@ class Admitter:
                 self._executor.stop(run_id, "cancel")
 
     def _housekeeping(self) -> None:
-        """The heartbeat (leases of every run held here, fencing), timeouts and the sweep."""
+        """The heartbeat: the leases of every run held here, and fencing those it lost."""
         began = time.monotonic()
         with self._db.write() as connection:
             now = sql.clock(connection)
             until = now + timedelta(seconds=self.lease_ttl_s)
             mine = sql.renew(connection, self.worker_id, now, until)
             sql.renew_waiting_held(connection, self.worker_id, until)
-            lost, returned = sql.sweep(connection, now)
-            if lost or returned:
-                publish(connection)
         self._fence_at = fence_at(began, self.lease_ttl_s)
         if self._executor is not None:
             self._executor.renewed(mine, self._fence_at)
-        if lost or returned:
-            log.warning(
-                "runs of stopped processes: %d recorded lost, %d back in the queue", lost, returned
-            )
 
     # what the executor reports (executor.Outcomes) -----------------------------------
     def _write(self, work: Callable[[Connection], T], what: str) -> T:

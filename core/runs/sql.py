@@ -271,7 +271,18 @@ def grant(connection: Connection, grantee: Grantee, lease_until: datetime) -> li
 
 
 def any_overdue(connection: Connection, now: datetime) -> bool:
-    """Whether ``end_waiting`` has anything to end: one aggregate, read-only."""
+    """Whether ``end_waiting`` or ``sweep`` has anything to do: read-only, two small queries."""
+    expired = connection.execute(
+        select(RUNS.c.id)
+        .where(
+            RUNS.c.status.in_(ACTIVE_STATUSES),
+            RUNS.c.lease_expires_at.is_not(None),
+            RUNS.c.lease_expires_at < now,
+        )
+        .limit(1)
+    ).first()
+    if expired is not None:
+        return True
     configs = group_configs(connection)
     oldest = connection.execute(
         select(RUNS.c.group_key, func.min(RUNS.c.enqueued_at))
