@@ -16,7 +16,7 @@ from core.run_watch import RunView
 from core.runs.sentences import CANCELLED_WHILE_RUNNING, CANCELLED_WHILE_WAITING
 from core.tasks.result import TaskResult
 from db.models import TaskRun
-from tests.worker.support import finished, result_of, run_row, running, set_group, wait_for
+from tests.worker.support import WAIT_S, finished, result_of, run_row, running, set_group, wait_for
 
 MATMUL = {"n": 128, "repeats": 3, "dtype": "float32"}
 
@@ -186,14 +186,14 @@ def test_a_failing_task_and_an_oversized_result_are_one_sentence_each(app, monke
 
 
 def test_runs_of_a_dead_process_on_another_host_are_found_by_their_lease(app):
+    """The running process's own admitter finds them (its look every 0.25 s): no call here."""
     from datetime import timedelta
 
-    from core.runs import sql
     from db.models import utcnow
 
     expired = utcnow() - timedelta(seconds=1)
     with Session(app.engine) as session:
-        for run_id, status in (("old-running", "running"), ("old-queued", "queued")):
+        for run_id, status in (("old-running", "running"), ("old-granted", "queued")):
             session.add(
                 TaskRun(
                     id=run_id, group_name="B", task="sleepy", owner="ann", status=status,
@@ -202,10 +202,30 @@ def test_runs_of_a_dead_process_on_another_host_are_found_by_their_lease(app):
                 )
             )  # fmt: skip
         session.commit()
-    with app.db.write() as connection:  # the sweep any live process runs
-        sql.sweep(connection, sql.clock(connection))
-    lost = run_row(app, "old-running")
-    assert (lost.status, lost.error) == ("lost", "The worker running it stopped; Run again.")
-    back = run_row(app, "old-queued")
-    assert (back.status, back.worker_id, back.lease_expires_at) == ("queued", None, None)
-    assert finished(app, "old-queued").status == "succeeded", "it keeps its place and runs"
+    lost = wait_for(app, "old-running", lambda row: row.status == "lost", "lost")
+    assert lost.error == "The worker running it stopped; Run again."
+    # Granted to the dead process but never started: back in the queue, then it runs.
+    assert finished(app, "old-granted").status == "succeeded", "it keeps its place and runs"
+
+
+def test_a_run_is_running_only_once_its_body_runs(app, monkeypatch):
+    """A granted run whose worker process is still starting holds its slot but is not running."""
+    executor = app.admitter._executor
+    assert executor is not None
+    pool = executor._pool
+    release, taken = threading.Event(), threading.Event()
+    take = pool.take
+
+    def slow_take():  # a worker process that takes its time to start (importing torch, say)
+        taken.set()
+        assert release.wait(WAIT_S)
+        return take()
+
+    monkeypatch.setattr(pool, "take", slow_take)
+    run_id = app.runs.submit("sleepy", {"steps": 1, "step_s": 0.01}, "ann")
+    assert taken.wait(WAIT_S)
+    row = run_row(app, run_id)
+    assert (row.status, row.worker_id is not None, row.started_at) == ("queued", True, None)
+    assert app.occupancy.fresh()["A"].running == 1, "it holds its slot meanwhile"
+    release.set()
+    assert finished(app, run_id).status == "succeeded"
