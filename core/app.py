@@ -6,10 +6,10 @@ the database, sets up the admin password, sweeps runs whose worker died,
 loads the groups into a fresh limiter, starts the run service and (with
 ``TASKGATE_WORKERS=embedded``, the default) a dispatcher with its warm worker
 processes, the run watcher the pages wait on, and the scheduler (group
-reload, occupancy sampling, pruning). ``App.close`` undoes it in reverse
-order and is also registered to run at interpreter exit, after Streamlit
-has handled SIGTERM, so every running run is recorded with a final status
-when the server stops.
+reload, occupancy sampling, pruning: core/jobs.py). ``App.close`` undoes it
+in reverse order; the server's lifespan calls it when the server stops
+(core/ui/bootstrap.py), and it is also registered to run at interpreter exit
+for tools and tests, so every running run is recorded with a final status.
 """
 
 from __future__ import annotations
@@ -22,23 +22,18 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
 from core.auth import AdminAuth, admin_password_hash
 from core.group_sync import GroupSync
 from core.group_view import GroupView
 from core.held_runs import HeldRuns
+from core.jobs import CONFIG_RELOAD_INTERVAL_S, PRUNE_INTERVAL_S, Job, start_jobs, stop_jobs
 from core.limiter import GroupConfig, Limiter, LimiterBackend, RunEvents, RunInfo
 from core.metrics import OccupancySampler, prune_history
 from core.run_watch import RunWatcher
 from core.runs import RunRecorder
-from core.scheduler import (
-    CONFIG_RELOAD_INTERVAL_S,
-    PRUNE_INTERVAL_S,
-    Scheduler,
-    add_interval_job,
-    build_scheduler,
-)
 from core.settings import Settings
 from core.shared_limiter import SharedLimiter
 from core.shared_limiter.database import LimiterDatabase
@@ -67,7 +62,7 @@ class App:
     limiter: LimiterBackend
     recorder: RunRecorder
     groups: GroupSync
-    scheduler: Scheduler
+    scheduler: BackgroundScheduler
     admin: AdminAuth
     runs: RunService
     watcher: RunWatcher
@@ -88,8 +83,7 @@ class App:
         self.watcher.close()
         # Then the jobs, waiting for a run in progress: a sample or a reload must
         # not use the limiter or the database after they were closed.
-        if self.scheduler.running:
-            self.scheduler.shutdown()
+        stop_jobs(self.scheduler)
         self.limiter.close()
         self.recorder.close()
         self.runs_db.dispose()
@@ -196,25 +190,25 @@ def start_app(settings: Settings) -> App:
     held_runs = HeldRuns(runs_db, settings.lease_ttl_s)
     occupancy = GroupView(limiter, runs_db.reader)
     retention = timedelta(days=settings.retention_days)
-    scheduler = build_scheduler()
-    add_interval_job(scheduler, "reload-groups", groups.poll, CONFIG_RELOAD_INTERVAL_S)
     sampler = OccupancySampler(engine, occupancy, interval_s=settings.sample_interval_s)
-    add_interval_job(scheduler, "sample-occupancy", sampler.sample, settings.sample_interval_s)
-    add_interval_job(
-        scheduler,
-        "prune-history",
-        partial(prune_history, engine, retention),
-        PRUNE_INTERVAL_S,
-        run_at_start=True,
-    )
-    # Streamlit's collection after every script run is off (.streamlit/config.toml); this
-    # one full collection every few seconds frees what closed sessions left in cycles (a
-    # decoded result's arrays among them) without holding up any page run.
-    add_interval_job(scheduler, "collect-garbage", gc.collect, GC_INTERVAL_S)
-    add_interval_job(scheduler, "renew-held-runs", held_runs.renew, settings.lease_ttl_s / 3)
+    jobs = [
+        Job("reload-groups", groups.poll, CONFIG_RELOAD_INTERVAL_S),
+        Job("sample-occupancy", sampler.sample, settings.sample_interval_s),
+        Job(
+            "prune-history",
+            partial(prune_history, engine, retention),
+            PRUNE_INTERVAL_S,
+            run_at_start=True,
+        ),
+        # Streamlit's collection after every script run is off (.streamlit/config.toml); this
+        # one full collection every few seconds frees what closed sessions left in cycles (a
+        # decoded result's arrays among them) without holding up any page run.
+        Job("collect-garbage", gc.collect, GC_INTERVAL_S),
+        Job("renew-held-runs", held_runs.renew, settings.lease_ttl_s / 3),
+    ]
     if dispatcher is None:  # a dispatcher sweeps with its heartbeat; without one, this job does
-        add_interval_job(scheduler, "sweep-runs", sweep, settings.lease_ttl_s / 3)
-    scheduler.start()
+        jobs.append(Job("sweep-runs", sweep, settings.lease_ttl_s / 3))
+    scheduler = start_jobs(jobs)
     app = App(
         settings,
         engine,

@@ -32,16 +32,17 @@ _LOG_FORMAT = "%(asctime)s %(levelname) -7s %(name)s: %(message)s"
 
 
 def _log_to_console() -> None:
-    """Show Taskgate's own INFO lines in the server's log, formatted like Streamlit's.
+    """Show Taskgate's own INFO lines and APScheduler's warnings (late runs) in the server's log.
 
     Without a handler, Python prints only warnings, without time or source.
     """
-    logger = logging.getLogger("core")
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter(_LOG_FORMAT))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
+    for name, level in (("core", logging.INFO), ("apscheduler", logging.WARNING)):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+            logger.addHandler(handler)
+            logger.setLevel(level)
 
 
 @st.cache_resource(show_spinner="Starting Taskgate…")

@@ -1,4 +1,4 @@
-"""The App's scheduler samples occupancy, prunes history and reloads groups on its own."""
+"""The App's background jobs samples occupancy, prunes history and reloads groups on its own."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from core.app import start_app
-from core.scheduler import CONFIG_RELOAD_INTERVAL_S, PRUNE_INTERVAL_S
+from core.jobs import CONFIG_RELOAD_INTERVAL_S, PRUNE_INTERVAL_S
 from core.settings import Settings
 from db.models import OccupancySample, utcnow
 from tests.admin.support import write_samples
@@ -17,9 +17,10 @@ def test_start_app_schedules_sampling_pruning_and_reloading(sqlite_url):
     app = start_app(Settings(database_url=sqlite_url, sample_interval_s=2.5, retention_days=1))
     try:
         jobs = {job.id: job for job in app.scheduler.get_jobs()}
-        assert jobs["sample-occupancy"].interval_s == 2.5
-        assert jobs["prune-history"].interval_s == PRUNE_INTERVAL_S
-        assert jobs["reload-groups"].interval_s == CONFIG_RELOAD_INTERVAL_S
+        interval_s = {name: job.trigger.interval.total_seconds() for name, job in jobs.items()}
+        assert interval_s["sample-occupancy"] == 2.5
+        assert interval_s["prune-history"] == PRUNE_INTERVAL_S
+        assert interval_s["reload-groups"] == CONFIG_RELOAD_INTERVAL_S
 
         # Run the jobs' own callables (the scheduler may run them too meanwhile):
         # a sample per group, and a prune that keeps only the retention's day.
