@@ -46,7 +46,7 @@ from core.worker.pool import ChildPool
 from core.worker.run_admin import RunAdmin
 from core.worker.service import RunService
 from db.engine import get_engine
-from db.migrate import upgrade
+from db.migrate import schema_problem, upgrade
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,14 @@ class App:
     """What pages show of groups: the limiter's slots, the durable queue (core/group_view.py)."""
     dispatcher: Dispatcher | None = None
     pool: ChildPool | None = None
+
+    def health(self) -> list[str]:
+        """Why this process cannot serve runs now, as sentences (``/readyz``); empty when it can."""
+        problems = [problem] if (problem := schema_problem(self.engine)) else []
+        # The runner: the embedded dispatcher's loop thread (none with external workers).
+        if self.dispatcher is not None and not self.dispatcher._loop_thread.is_alive():
+            problems.append("The run dispatcher has stopped: queued runs do not start.")
+        return problems
 
     def close(self) -> None:
         """Stop runs first (each is recorded), then the jobs, the limiter and the writers."""
