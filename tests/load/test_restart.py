@@ -13,7 +13,7 @@ import pytest
 from core.worker.sentences import SERVER_STOPPED
 from db.engine import dispose_engines
 from tests.support.durable import log_tracebacks, run_service, wait_for_runs
-from tests.support.server import streamlit_server
+from tests.support.server import stopped_cleanly, streamlit_server
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -39,7 +39,7 @@ def test_sigterm_with_one_running_and_three_queued_then_a_restart_with_no_page_o
         # The head of the queue waits claimed in the limiter (the look-ahead); the rest stay
         # unclaimed rows. The stop must give the claimed one back in its place.
         wait_for_runs(url, lambda rows: rows[queued[0]].worker_id, "the head claimed")
-    assert server.process.returncode == 0, server.log()
+    assert stopped_cleanly(server.process.returncode, signal.SIGTERM), server.log()
     assert log_tracebacks(server.log()) == []
     assert "terminate called" not in server.log()
     rows = wait_for_runs(url, lambda rows: True, "rows")
@@ -73,7 +73,7 @@ def test_ten_ctrl_c_stops_with_runs_running_and_queued_print_no_traceback(
                 url, lambda rows, run=running: rows[run].status == "running", "a running run"
             )
         log = server.log()
-        assert server.process.returncode == 0, f"stop {stop + 1}:\n{log}"
+        assert stopped_cleanly(server.process.returncode, signal.SIGINT), f"{stop + 1}:\n{log}"
         tracebacks += log_tracebacks(log)
         rows = wait_for_runs(url, lambda rows: True, "rows")
         assert rows[running].status in ("lost", "succeeded"), f"stop {stop + 1}"

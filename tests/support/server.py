@@ -36,6 +36,11 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
 
+def stopped_cleanly(returncode: int, stop_signal: signal.Signals = signal.SIGTERM) -> bool:
+    """Uvicorn re-raises the signal it handled once it has shut down: the exit says which."""
+    return returncode in (0, -stop_signal, 128 + stop_signal)
+
+
 def _healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
