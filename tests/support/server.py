@@ -37,8 +37,13 @@ class Server:
 
 
 def stopped_cleanly(returncode: int, stop_signal: signal.Signals = signal.SIGTERM) -> bool:
-    """Uvicorn re-raises the signal it handled once it has shut down: the exit says which."""
-    return returncode in (0, -stop_signal, 128 + stop_signal)
+    """Uvicorn re-raises the signal it handled once it has shut down: the exit says which.
+
+    A re-raised SIGINT is a KeyboardInterrupt, which Streamlit's CLI (click) turns
+    into "Aborted!" and exit status 1, as for any Ctrl+C.
+    """
+    aborted = (1,) if stop_signal == signal.SIGINT else ()
+    return returncode in (0, -stop_signal, 128 + stop_signal, *aborted)
 
 
 def _healthy(url: str) -> bool:
