@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
+# Only this machine can connect unless told otherwise: HOST=0.0.0.0 make run.
+HOST   ?= 127.0.0.1
 
 .PHONY: run test lint migrate bench clean
 
@@ -25,7 +27,7 @@ migrate: $(VENV)/.installed
 # Migrates and, on a first start, prints the generated admin password here.
 run: $(VENV)/.installed
 	$(PY) -m core.prepare
-	$(PY) -m streamlit run Home.py --server.port $(PORT)
+	$(PY) -m streamlit run Home.py --server.address $(HOST) --server.port $(PORT)
 
 # ruff, then mypy over core/ and db/ (configured in pyproject.toml).
 lint: $(VENV)/.installed-dev

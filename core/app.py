@@ -5,10 +5,11 @@ it with ``st.cache_resource``; tests and tools call it directly). It migrates
 the database, sets up the admin password, starts the admitter (which sweeps
 runs whose process died) with, under ``TASKGATE_WORKERS=embedded`` (the
 default), the local executor and its warm worker processes, the run watcher
-the pages wait on, and the scheduler (occupancy sampling, pruning).
-``App.close`` undoes it in reverse order and is also registered to run at
-interpreter exit, after Streamlit has handled SIGTERM, so every running run
-is recorded with a final status when the server stops.
+the pages wait on, and the background jobs (occupancy sampling, pruning:
+core/jobs.py). ``App.close`` undoes it in reverse order; the server's lifespan
+calls it when the server stops (core/ui/bootstrap.py), and it is also
+registered to run at interpreter exit for tools and tests, so every running
+run is recorded with a final status.
 """
 
 from __future__ import annotations
@@ -16,14 +17,17 @@ from __future__ import annotations
 import atexit
 import gc
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
 from core.auth import AdminAuth, admin_password_hash
 from core.groups import GroupService
+from core.jobs import PRUNE_INTERVAL_S, Job, start_jobs, stop_jobs
 from core.metrics import OccupancySampler, prune_history
 from core.run_watch import RunWatcher
 from core.runs.admin import RunAdmin
@@ -32,7 +36,6 @@ from core.runs.database import RunDatabase
 from core.runs.held import HeldRun
 from core.runs.occupancy import Occupancy
 from core.runs.service import RunService
-from core.scheduler import PRUNE_INTERVAL_S, Scheduler, add_interval_job, build_scheduler
 from core.settings import Settings
 from core.tasks import registry
 from core.tasks.assignment import seed_assignments
@@ -40,9 +43,13 @@ from core.tasks.device import pick_device
 from core.worker.executor import LocalExecutor
 from core.worker.pool import ChildPool
 from db.engine import get_engine
-from db.migrate import upgrade
+from db.migrate import schema_problem, upgrade
 
 log = logging.getLogger(__name__)
+
+STALE_DECISION_S = 10.0
+"""An admitter that has not looked at the queue for this long is stuck (it looks every 0.5 s
+at most, and a slow database makes each look a few seconds at worst)."""
 
 GC_INTERVAL_S = 10.0
 """Seconds between the process's own full garbage collections (objects frozen at start
@@ -60,7 +67,7 @@ class App:
     occupancy: Occupancy
     """What pages show of groups, read from the queue (core/runs/occupancy.py)."""
     watcher: RunWatcher
-    scheduler: Scheduler
+    scheduler: BackgroundScheduler
     admin: AdminAuth
 
     def groups(self) -> GroupService:
@@ -76,14 +83,24 @@ class App:
         """A held run in ``group`` for page code (``hold_slot``)."""
         return HeldRun(self.runs, self.admitter, self.watcher, group)
 
+    def health(self) -> list[str]:
+        """Why this process cannot serve runs now, as sentences (``/readyz``); empty when it can."""
+        problems = [problem] if (problem := schema_problem(self.engine)) else []
+        if not self.admitter.alive():
+            problems.append("The admitter has stopped: queued runs do not start.")
+        elif time.monotonic() - self.admitter.last_decision > STALE_DECISION_S:
+            problems.append(
+                f"The admitter has not looked at the queue for over {STALE_DECISION_S:g} s."
+            )
+        return problems
+
     def close(self) -> None:
         """Stop runs first (each is recorded), then the watcher, the jobs and the database."""
         self.admitter.stop()
         self.watcher.close()
         # Then the jobs, waiting for a run in progress: a sample must not use the
         # database after it was closed.
-        if self.scheduler.running:
-            self.scheduler.shutdown()
+        stop_jobs(self.scheduler)
         self.db.dispose()
 
 
@@ -125,21 +142,22 @@ def start_app(settings: Settings) -> App:
     occupancy = Occupancy(db.reader)
     watcher = RunWatcher(db.reader, occupancy.snapshot)
     retention = timedelta(days=settings.retention_days)
-    scheduler = build_scheduler()
     sampler = OccupancySampler(engine, occupancy, interval_s=settings.sample_interval_s)
-    add_interval_job(scheduler, "sample-occupancy", sampler.sample, settings.sample_interval_s)
-    add_interval_job(
-        scheduler,
-        "prune-history",
-        partial(prune_history, engine, retention),
-        PRUNE_INTERVAL_S,
-        run_at_start=True,
+    scheduler = start_jobs(
+        [
+            Job("sample-occupancy", sampler.sample, settings.sample_interval_s),
+            Job(
+                "prune-history",
+                partial(prune_history, engine, retention),
+                PRUNE_INTERVAL_S,
+                run_at_start=True,
+            ),
+            # Streamlit's collection after every script run is off (.streamlit/config.toml);
+            # this one full collection every few seconds frees what closed sessions left in
+            # cycles (a decoded result's arrays among them) without holding up any page run.
+            Job("collect-garbage", gc.collect, GC_INTERVAL_S),
+        ]
     )
-    # Streamlit's collection after every script run is off (.streamlit/config.toml); this
-    # one full collection every few seconds frees what closed sessions left in cycles (a
-    # decoded result's arrays among them) without holding up any page run.
-    add_interval_job(scheduler, "collect-garbage", gc.collect, GC_INTERVAL_S)
-    scheduler.start()
     app = App(settings, engine, db, admitter, runs, run_admin, occupancy, watcher, scheduler, admin)
     atexit.register(app.close)
     return app

@@ -1,6 +1,6 @@
 """One owner's runs, newest first: what the "My runs" page lists and a task page shows.
 
-Rows come from ``task_run``, written by the run service and the dispatchers.
+Rows come from ``task_run``, written by the run service and the admitters.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ the SQLite database.
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import sys
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from typing import NamedTuple
 from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
@@ -113,6 +115,32 @@ def _run(url: str, action) -> Migration:
                 connection.commit()
     finally:
         engine.dispose()
+
+
+@functools.cache
+def head_revision() -> str | None:
+    """The newest revision this code knows (read once: the code does not change while it runs)."""
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
+
+
+def schema_problem(engine: Engine) -> str | None:
+    """Why the database behind ``engine`` cannot serve this code, as a sentence; None when it can.
+
+    One short query: it fails when the database does not answer, and finds
+    the schema's revision, which must be this code's head.
+    """
+    try:
+        with engine.connect() as connection:
+            current = _current(connection)
+    except DBAPIError as error:
+        return str(connection_problem(str(engine.url), error))
+    head = head_revision()
+    if current != head:
+        return (
+            f"The database's schema is at revision {current}, not {head}; "
+            "run python -m db.migrate."
+        )
+    return None
 
 
 def describe(migration: Migration, url: str) -> str:

@@ -2,7 +2,5 @@
 
 from core.ui.admin import show_admin_page
 from core.ui.bootstrap import get_app
-from core.ui.navigation import enter_page
 
-enter_page()
 show_admin_page(get_app())

@@ -4,12 +4,10 @@ import streamlit as st
 
 from core.ui.bootstrap import get_app
 from core.ui.group_cards import show_group_cards
-from core.ui.navigation import enter_page
 from core.ui.requester import requester
 from core.ui.run_toasts import toast_run_changes
 from core.ui.task_list import show_task_list
 
-enter_page()
 app = get_app()
 
 st.title(":material/traffic: Taskgate")

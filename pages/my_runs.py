@@ -2,7 +2,5 @@
 
 from core.ui.bootstrap import get_app
 from core.ui.my_runs import show_my_runs
-from core.ui.navigation import enter_page
 
-enter_page()
 show_my_runs(get_app())

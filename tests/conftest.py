@@ -10,7 +10,7 @@ from core.app import App, start_app
 from core.settings import Settings, SettingsError
 from db.engine import dispose_engines, get_engine
 from db.migrate import upgrade
-from tests.support.browser import chromium, require_browser, visit_home
+from tests.support.browser import chromium, require_browser
 from tests.support.database import POSTGRES_URL_VARIABLE, postgres_base_url, postgres_schema_url
 from tests.support.database import sqlite_url as make_sqlite_url
 from tests.support.optional import skip_unless_available
@@ -41,6 +41,27 @@ def postgres_url() -> Iterator[str]:
         dispose_engines()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _pages_under_navigation_in_apptest() -> Iterator[None]:
+    """AppTest runs pages as the server does: always under Home.py's ``st.navigation``.
+
+    The server turns Streamlit's old ``pages/`` mode off at start (core/ui/server.py);
+    AppTest recomputes that switch before every run, from the folder, so each
+    AppTest's PagesManager turns it off again.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.testing.v1 import app_test
+
+    class ServedPagesManager(PagesManager):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            PagesManager.uses_pages_directory = False
+
+    app_test.PagesManager = ServedPagesManager  # type: ignore[misc]
+    yield
+    app_test.PagesManager = PagesManager  # type: ignore[misc]
+
+
 @pytest.fixture
 def engine(sqlite_url):
     return get_engine(sqlite_url)
@@ -48,7 +69,7 @@ def engine(sqlite_url):
 
 @pytest.fixture
 def app(sqlite_url) -> Iterator[App]:
-    """A started App (limiter, recorder, scheduler) on a fresh SQLite file."""
+    """A started App (limiter, recorder, background jobs) on a fresh SQLite file."""
     started = start_app(Settings(database_url=sqlite_url))
     yield started
     started.close()
@@ -58,8 +79,9 @@ def app(sqlite_url) -> Iterator[App]:
 def apptest_app(sqlite_url, monkeypatch) -> Iterator[None]:
     """Point AppTest runs at a fresh database, and stop the App they start afterwards.
 
-    AppTest runs scripts in this process, so the ``st.cache_resource`` that holds
-    the App is shared with the test: clear it before and after.
+    AppTest has no server and no lifespan: the first ``get_app()`` starts the App
+    through ``st.cache_resource`` (core/ui/bootstrap.py), which AppTest shares with
+    this process: clear it before and after.
     """
     import streamlit as st
 
@@ -95,14 +117,7 @@ def server_env(tmp_path) -> dict[str, str]:
 
 @pytest.fixture
 def server(tmp_path, server_env, browser) -> Iterator[Server]:
-    """A served app that one visit to Home has already put under Taskgate's navigation.
-
-    A fresh server's very first deep link to a task page shows Streamlit's "Page
-    not found" notice over the right page (docs/ARCHITECTURE.md, "Pages"); tests
-    that deep-link task pages are not about that, and tests/browser/test_deep_link.py,
-    which is, starts servers of its own.
-    """
+    """A served app, its services started by its lifespan before it answered."""
     with streamlit_server(tmp_path, server_env) as running:
-        visit_home(browser, running)
         yield running
     dispose_engines()

@@ -96,7 +96,7 @@ class GroupSettings:
         placeholder="no cap",
         unit="s",
     )
-    """The longest a run may hold its slot; enforced by the dispatcher, not the limiter."""
+    """The longest a run may run; enforced by its executor, counted from its body's start."""
     description: str = _setting("", label="Description", audit="description", help="Optional.")
 
     def as_dict(self) -> dict[str, Any]:

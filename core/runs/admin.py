@@ -7,21 +7,15 @@ in ``before``/``after``) in ONE transaction, so the log never claims an
 action that did not happen. The run's owner reads what was done in a
 sentence naming the admin and the time ("Cancelled by admin alice at 14:02
 UTC.", or "by the admin" for the password admin, named "admin"): a stopped
-run's ``error`` (through ``stop_sentence``, which the dispatcher's final
-write prefers for a cancel), or ``admin_note`` on a run that goes on.
+run's ``error`` (through ``stop_sentence``, which the final write prefers
+for a cancel), or ``admin_note`` on a run that goes on.
 
-Stopping a run the dispatcher holds is a request it carries out (the task
-stops at its next progress step, or its process is killed after the grace
-period); a queued run nobody has claimed is ended here at once.
+Stopping a run that holds a slot is a request its executor carries out (the
+task stops at its next progress step, or its process is killed after the
+grace period); a waiting run is ended here at once.
 
 Moving a run to the head lowers its ``queue_order`` below the group's
-lowest. Claims follow that order (core/worker/claims.py), but runs already
-claimed are waiting in the limiter's queue with tickets ahead of it; those
-are asked back (``requeue_requested_at``): their dispatchers leave the
-limiter's queue and give them back unclaimed, and once every one of them is
-back the group is claimed again, in the new order. A run granted its slot
-in the meantime is refused its start (``store.start``) and given back too,
-so the slot goes to the moved run.
+lowest, under the grant lock: the next grant in its group is its.
 """
 
 from __future__ import annotations

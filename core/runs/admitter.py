@@ -41,6 +41,7 @@ from core.runs import sql
 from core.runs.database import RunDatabase
 from core.runs.ids import new_run_id
 from core.runs.signals import FALLBACK_S, open_signals, publish
+from core.worker import gpu
 from core.worker.executor import LocalExecutor
 from db.models import RunStatus, group_name_key
 from db.transient import retrying
@@ -240,13 +241,17 @@ class Admitter:
                 self._executor.stop(run_id, "cancel")
 
     def _housekeeping(self) -> None:
-        """The heartbeat: the leases of every run held here, and fencing those it lost."""
+        """The heartbeat: the leases of every run held here (with the device's figures), and
+        fencing those it lost."""
+        figures = gpu.device_figures(self._executor.device) if self._executor else None
         began = time.monotonic()
         with self._db.write() as connection:
             now = sql.clock(connection)
             until = now + timedelta(seconds=self.lease_ttl_s)
             mine = sql.renew(connection, self.worker_id, now, until)
             sql.renew_waiting_held(connection, self.worker_id, until)
+            if figures is not None:  # the device's memory and load, for the admin's view
+                gpu.record(connection, self.worker_id, figures)
         self._fence_at = fence_at(began, self.lease_ttl_s)
         if self._executor is not None:
             self._executor.renewed(mine, self._fence_at)

@@ -1,16 +1,10 @@
-"""The app's pages, in one list, and the hand-over that puts every page under Home.py.
+"""The app's pages, in one list, and Home.py's script run: layout, navigation, the page.
 
-``show_app()`` is all of Home.py: page config, the process's App, the
-navigation, then the chosen page, with a mark in ``st.session_state`` that
-this script run went through Home. A page script that finds no mark was run
-by Streamlit's old automatic multipage mode: a process runs ``pages/*.py``
-directly for a deep link (``/admin``) until some session has called
-``st.navigation`` (a fresh server's first visitor; every AppTest run, since
-AppTest resets that switch). Such a page hands over: it runs ``show_app()``
-itself, whose ``st.navigation`` (with every page, or the URL's page would be
-"not found") turns the old mode off for the process and runs the URL's page
-in Taskgate's layout, and then stops its own script. Doing this in place
-rather than by ``st.rerun()`` keeps a button click that came with the run.
+Every page runs under Home.py: Streamlit's old automatic mode for the
+``pages/`` folder, which would run a page script alone, is off from the
+server's start (core/ui/server.py), and under AppTest as well
+(tests/conftest.py). The navigation registers every page the person may
+open, so a deep link to any of them is found.
 """
 
 from __future__ import annotations
@@ -19,7 +13,6 @@ import streamlit as st
 
 from core.ui.account import show_account
 from core.ui.bootstrap import get_app
-from core.ui.home_mark import leave_mark, take_mark
 from core.ui.owner import access_of, current_person
 from core.ui.task_pages import task_navigation
 
@@ -49,20 +42,10 @@ def show_app() -> None:
     access = access_of(app.settings)
     person = current_person()
     admitted = not person.is_guest or access.guests_may_watch()
-    # Navigation first, even for a guest who is not admitted: any st.navigation call
-    # ends Streamlit's old pages/ mode for the process (see enter_page).
+    # Navigation first, even for a guest who is not admitted: it resolves the URL's page.
     page = st.navigation(
         page_sections(with_admin=access.may_open_admin(person)),
         position="sidebar" if admitted else "hidden",
     )
     show_account()  # stops the page for a guest who is not admitted
-    leave_mark()
     page.run()
-
-
-def enter_page() -> None:
-    """A page script's first line: go on if Home.py runs it, else hand over to Home.py."""
-    if take_mark():
-        return
-    show_app()
-    st.stop()

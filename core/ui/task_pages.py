@@ -16,7 +16,6 @@ from streamlit.navigation.page import StreamlitPage
 
 from core.tasks import registry
 from core.tasks.registry import TaskSpec
-from core.ui.home_mark import take_mark
 from core.ui.task_page import show_task_page
 
 MY_RUNS_PATH = "pages/my_runs.py"
@@ -29,13 +28,10 @@ class TaskPage:
     """What ``st.page_link`` and ``st.switch_page`` take to reach it."""
 
 
-def _show(task_key: str) -> None:
-    take_mark()  # a function page only ever runs under Home.py's navigation
-    show_task_page(task_key)
-
-
 def _page(task: TaskSpec) -> StreamlitPage:
-    return st.Page(partial(_show, task.key), title=task.title, icon=task.icon, url_path=task.key)
+    return st.Page(
+        partial(show_task_page, task.key), title=task.title, icon=task.icon, url_path=task.key
+    )
 
 
 def task_pages() -> list[TaskPage]:

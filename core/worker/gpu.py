@@ -3,7 +3,7 @@
 A worker writes these with its heartbeat (``worker`` row) for the admin's
 live view. CUDA memory comes from NVML when ``pynvml`` is importable (it
 reads the whole device, every process's memory, without a CUDA context in
-the dispatcher) and from ``torch.cuda.mem_get_info`` otherwise; utilisation
+the worker process) and from ``torch.cuda.mem_get_info`` otherwise; utilisation
 only from NVML. The CPU, and Apple's MPS, report none: the figures are None
 and the view says so.
 """

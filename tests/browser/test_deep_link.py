@@ -1,73 +1,103 @@
-"""A fresh server's first visitor who deep-links a page still gets Taskgate's navigation.
+"""A link someone shares opens its page, under Taskgate's navigation, every time.
 
-With a top-level ``pages/`` folder Streamlit runs a fresh process's first deep
-link as its old automatic multipage app (the page script alone, a generic
-sidebar, the centred layout) until some session calls ``st.navigation``; the
-page hands over to Home.py instead (``core/ui/navigation.py``).
+Deep links of every kind (Home, the built-in task pages, your own task pages
+from ``TASKGATE_TASK_MODULES``, My runs, Admin) as the very first request of
+fresh servers, and as the first request of new browser contexts on a warm
+one: none may show Streamlit's "Page not found", its own sidebar, a blank
+page or the centred layout. Streamlit's old ``pages/`` mode, which caused
+all of these, is off from the server's start (core/ui/server.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from core.tasks import registry
 from db.engine import dispose_engines
-from tests.support.browser import wait_for_app_idle
-from tests.support.server import Server, streamlit_server
+from tests.support.browser import chromium, wait_for_app_idle
+from tests.support.server import streamlit_server
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(1200)]
 
+LINKS = {
+    "": "Taskgate",
+    "matmul": "Matrix-multiply benchmark",
+    "fractal": "Fractal renderer",
+    "my_runs": "My runs",
+    "admin": "Admin",
+    "soften": "Soften a photo",  # an own task page (tests/fixtures/tasks_extra)
+    "classifier": "Train a small classifier",
+    "echo": "Echo a word",  # an own task page
+    "pattern": "Pattern from a prompt",
+}
 SECTIONS = ("Taskgate", "Tasks", "Admin")
-STARTUP_TIMEOUT_MS = 90_000
-"""The first request starts the process's services (migrations, torch): generous, not a bound."""
+FRESH_SERVERS = 5
+FIRST_VISITORS = 2
+"""Each fresh server gets this many first requests at once, from separate browsers' contexts."""
+WARM_VISITS = 10
+PAGE_TIMEOUT_MS = 60_000
+"""Generous, not a bound: the server has started Taskgate before answering, but cores are busy."""
 CENTRED_MAX_WIDTH_PX = 736
 """Streamlit's centred layout caps the main column at 46rem; the wide one fills the window."""
 
 
-def _assert_taskgate_layout(page, heading: str) -> None:
-    wait_for_app_idle(page, STARTUP_TIMEOUT_MS)
-    page.get_by_role("heading", name=heading).first.wait_for(timeout=20_000)
-    nav = page.locator('[data-testid="stSidebarNav"]')
-    nav.locator('[data-testid="stNavSectionHeader"]').first.wait_for(timeout=20_000)
-    headers = nav.locator('[data-testid="stNavSectionHeader"]').all_inner_texts()
-    assert tuple(header.strip() for header in headers) == SECTIONS
-    nav.get_by_text("My runs", exact=True).wait_for(timeout=20_000)
-    width = page.locator('[data-testid="stMainBlockContainer"]').bounding_box()["width"]
-    assert width > CENTRED_MAX_WIDTH_PX + 100, f"main column is {width}px: not the wide layout"
-    assert page.get_by_text("Page not found").count() == 0
-    assert page.locator('[data-testid="stException"]').count() == 0
+def _what_is_wrong(browser, url: str, heading: str) -> str | None:
+    """Open ``url`` in a new context as a first visit; None if Taskgate shows the page right."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(url)
+        wait_for_app_idle(page, PAGE_TIMEOUT_MS)
+        page.get_by_role("heading", name=heading).first.wait_for(timeout=PAGE_TIMEOUT_MS)
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        nav.locator('[data-testid="stNavSectionHeader"]').first.wait_for(timeout=PAGE_TIMEOUT_MS)
+        wait_for_app_idle(page, PAGE_TIMEOUT_MS)
+        headers = nav.locator('[data-testid="stNavSectionHeader"]').all_inner_texts()
+        width = page.locator('[data-testid="stMainBlockContainer"]').bounding_box()["width"]
+        if page.get_by_text("Page not found").count():
+            return "Page not found"
+        if page.locator('[data-testid="stException"]').count():
+            return "an exception"
+        if tuple(header.strip() for header in headers) != SECTIONS:
+            return f"sidebar sections {headers}"
+        if width <= CENTRED_MAX_WIDTH_PX + 100:
+            return f"the centred layout ({width}px)"
+        return None
+    except Exception as error:  # a heading that never came: a blank or wrong page
+        return f"{type(error).__name__}: {str(error).splitlines()[0]}"
+    finally:
+        context.close()
 
 
-@pytest.fixture
-def fresh_server(tmp_path, server_env, browser) -> Iterator[Server]:
-    """A server no session has visited yet (the shared ``server`` fixture visits Home)."""
-    with streamlit_server(tmp_path, server_env) as running:
-        yield running
-    dispose_engines()
+def _visit_all_at_once(server_url: str, links: list[str]) -> list[tuple[str, str | None]]:
+    with ThreadPoolExecutor(len(links)) as pool:
+        return list(pool.map(_visit_in_thread, [(server_url, link) for link in links]))
 
 
-def test_first_request_to_admin_shows_taskgate_navigation_then_every_page(
-    fresh_server, browser, tmp_path
+def _visit_in_thread(job: tuple[str, str]) -> tuple[str, str | None]:
+    """Playwright's sync API is per thread: each concurrent visitor has a browser of its own."""
+    server_url, link = job
+    with chromium() as browser:
+        return link, _what_is_wrong(browser, f"{server_url}/{link}", LINKS[link])
+
+
+def test_twenty_first_requests_to_deep_links_all_show_their_page(
+    tmp_path, server_env, browser
 ):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(f"{fresh_server.url}/admin")
-    _assert_taskgate_layout(page, "Admin")
-    page.get_by_text("Admin password").wait_for(timeout=20_000)
-    page.screenshot(path=str(tmp_path / "admin-first.png"), full_page=True)
-
-    page.goto(fresh_server.url)
-    _assert_taskgate_layout(page, "Taskgate")
-    for task in registry.tasks().values():
-        page.goto(f"{fresh_server.url}/{task.key}")
-        _assert_taskgate_layout(page, task.title)
-
-
-def test_first_request_to_a_task_page_shows_it_under_taskgate_navigation(fresh_server, browser):
-    """The known limit: Streamlit's old mode has already said "Page not found" (once)."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(f"{fresh_server.url}/matmul")
-    page.get_by_text("Page not found").wait_for(timeout=STARTUP_TIMEOUT_MS)
-    page.keyboard.press("Escape")
-    _assert_taskgate_layout(page, "Matrix-multiply benchmark")
+    env = {**server_env, "TASKGATE_TASK_MODULES": "tests.fixtures.tasks_extra"}
+    links = itertools.cycle(LINKS)
+    results: list[tuple[str, str | None]] = []
+    for n in range(FRESH_SERVERS):
+        with streamlit_server(tmp_path, env) as server:
+            results += _visit_all_at_once(server.url, [next(links) for _ in range(FIRST_VISITORS)])
+            if n == FRESH_SERVERS - 1:  # this one is warm now: new contexts, one after another
+                for link in itertools.islice(links, WARM_VISITS):
+                    url = f"{server.url}/{link}"
+                    results.append((link, _what_is_wrong(browser, url, LINKS[link])))
+        dispose_engines()
+    assert len(results) == FRESH_SERVERS * FIRST_VISITORS + WARM_VISITS
+    assert {link for link, _ in results} == set(LINKS), "every kind of page was opened"
+    wrong = [(f"/{link}", problem) for link, problem in results if problem]
+    assert wrong == [], f"{len(wrong)} of {len(results)} deep links went wrong"

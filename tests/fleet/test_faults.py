@@ -84,8 +84,10 @@ def test_sixty_runs_survive_a_killed_and_a_frozen_worker_within_limit_and_order(
             with worker(postgres_url, tmp_path, "host-c", slots=2):
                 stopped = _running_on(web, ids, "host-b")
                 os.killpg(frozen.pid, signal.SIGSTOP)
-                wait_for(web, stopped, lambda row: row.status == "lost", "lost while frozen")
-                os.killpg(frozen.pid, signal.SIGCONT)
+                try:
+                    wait_for(web, stopped, lambda row: row.status == "lost", "lost while frozen")
+                finally:  # a frozen process would outlive a failed test
+                    os.killpg(frozen.pid, signal.SIGCONT)
                 rows = [finished(web, run_id) for run_id in ids]
     finally:
         web.close()

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from db.engine import dispose_engines, get_engine
 from db.models import OccupancySample
-from tests.support.server import streamlit_server
+from tests.support.server import stopped_cleanly, streamlit_server
 from tests.support.streamlit_client import FRAGMENT_RUN, Tab, value
 
 SESSIONS = 50
@@ -237,6 +237,6 @@ def test_five_stops_print_no_traceback(server_env, tmp_path):
             asyncio.run(visit())
         dispose_engines()
         log = server.log()
-        assert server.process.returncode == 0, f"stop {stop + 1}:\n{log}"
+        assert stopped_cleanly(server.process.returncode), f"stop {stop + 1}:\n{log}"
         assert "Traceback" not in log, f"stop {stop + 1}:\n{log}"
         assert "cannot schedule new futures" not in log, f"stop {stop + 1}:\n{log}"

@@ -112,9 +112,6 @@ def test_with_guests_none_a_guest_is_asked_to_sign_in_and_cannot_run(server_env,
     env = {**server_env, "TASKGATE_GUESTS": "none"}
     with oidc_provider() as provider, signing_in_server(tmp_path, env, provider) as server:
         page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        # Home first: a fresh server's first request for a task page would show
-        # Streamlit's "Page not found" notice (docs/ARCHITECTURE.md, Pages).
-        _open(page, server.url)
         _open(page, f"{server.url}/matmul")
         page.get_by_text("Sign in to use Taskgate").wait_for(timeout=UI_TIMEOUT_MS)
         assert page.get_by_role("button", name="Run", exact=True).count() == 0

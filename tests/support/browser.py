@@ -67,16 +67,6 @@ def wait_for_app_idle(page, timeout_ms: int = APP_IDLE_TIMEOUT_MS) -> None:
     )
 
 
-def visit_home(browser, server, timeout_ms: int = 60_000) -> None:
-    """Open Home once and wait for it, so the server has run ``st.navigation``."""
-    page = browser.new_page()
-    try:
-        page.goto(server.url)
-        wait_for_app_idle(page, timeout_ms)
-    finally:
-        page.close()
-
-
 def as_shown(sentence: str) -> re.Pattern[str]:
     """``sentence`` as the page shows text written with ``plain()``, for ``get_by_text``.
 

@@ -72,7 +72,7 @@ def set_group(app: App, name: str, **settings) -> None:
 
 
 def started_app(url: str) -> Iterator[App]:
-    """An App with its embedded dispatcher on ``url``, closed afterwards (a fixture's body)."""
+    """An App with its embedded executor on ``url``, closed afterwards (a fixture's body)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TASKGATE_TASK_MODULES", TEST_TASKS)  # here and in the worker processes
         started = start_app(

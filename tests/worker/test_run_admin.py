@@ -1,7 +1,7 @@
 """An admin acts on runs: cancel a running one, remove, promote, clear; a non-admin cannot.
 
-Real App (the embedded dispatcher and its worker processes) on SQLite and on
-PostgreSQL, whose claims take an advisory lock instead of SQLite's write
+Real App (the embedded executor and its worker processes) on SQLite and on
+PostgreSQL, whose grants take an advisory lock instead of SQLite's write
 lock; every wait is on a row, bounded.
 """
 

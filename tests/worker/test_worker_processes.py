@@ -1,6 +1,6 @@
 """External ``python -m core.worker`` processes: a killed or frozen worker's run ends ``lost``.
 
-Each test starts a web-server-like App without a dispatcher of its own
+Each test starts a web-server-like App without an executor of its own
 (``TASKGATE_WORKERS=external``: it submits runs and sweeps leases) and real
 worker processes, on SQLite and on PostgreSQL, with a short lease so the
 tests are quick. Nothing here waits a fixed time to synchronise: each step
