@@ -126,6 +126,7 @@ class Admitter:
             )
         self._housekeeping()
         self._sweep()  # what a previous run of this server left behind
+        self.last_decision = time.monotonic()
         self._thread.start()
 
     def wake(self) -> None:
