@@ -9,6 +9,7 @@ how "Run again" on the My runs page fills the form in.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -93,7 +94,16 @@ def _field_widget(spec: TaskSpec, field: FieldSpec, disabled: bool) -> None:
         assert field.max is not None
         st.text_input(label, key=key, max_chars=int(field.max), help=hint, disabled=disabled)
     elif field.kind == "image":
-        st.file_uploader(label, type=list(IMAGE_TYPES), key=key, help=hint, disabled=disabled)
+        assert field.max is not None
+        st.file_uploader(
+            label,
+            type=list(IMAGE_TYPES),
+            key=key,
+            help=hint,
+            disabled=disabled,
+            # The box then says the field's own cap ("5MB per file"), not the server's 200 MB.
+            max_upload_size=max(1, math.ceil(field.max / 1024**2)),
+        )
     elif field.kind == "int":
         assert field.step is not None
         st.number_input(label, step=int(field.step), key=key, help=hint, disabled=disabled)

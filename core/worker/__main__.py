@@ -28,7 +28,8 @@ from core.settings import SettingsError, load_settings
 
 def _arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m core.worker", description=__doc__.split("\n")[0]
+        prog="python -m core.worker",
+        description="Run Taskgate's tasks in a process of its own, on another device or host.",
     )
     parser.add_argument("--groups", help="comma-separated groups to serve (default: all)")
     parser.add_argument("--device", help="torch device to run on, e.g. cuda:1 (default: fastest)")
