@@ -9,10 +9,10 @@ layout, the navigation and the chosen page.
 import streamlit as st
 
 from core.ui.navigation import show_app
-from core.ui.server import health_routes, lifespan, quiet_server_log
+from core.ui.server import lifespan, quiet_server_log, server_routes
 
 if __name__ == "__main__":
     show_app()
 else:
     quiet_server_log()
-    app = st.App("Home.py", lifespan=lifespan, routes=health_routes())
+    app = st.App("Home.py", lifespan=lifespan, routes=server_routes())

@@ -41,6 +41,11 @@ GROUP_NAME_KEY_MAX = 3 * GROUP_NAME_MAX
 """Case folding can lengthen a name (``ß`` folds to ``ss``), at most threefold per character."""
 GUEST_NAME_MAX = 40
 TASK_KEY_MAX = 64
+RUN_SOURCE_PAGE = "page"
+RUN_SOURCE_API = "api"
+API_TOKEN_NAME_MAX = 80
+
+
 class RunStatus(StrEnum):
     """Where a run is in its life: active (queued, running), then exactly one final status."""
 
@@ -208,6 +213,12 @@ class TaskRun(_Table, table=True):
     stop_sentence: str | None = None
     """What the owner reads if the cancel asked for lands (an admin's action), e.g.
     "Cancelled by admin alice at 14:02 UTC."; the dispatcher's own sentence otherwise."""
+    source: str = Field(
+        default=RUN_SOURCE_PAGE,
+        max_length=8,
+        sa_column_kwargs={"server_default": RUN_SOURCE_PAGE},
+    )
+    """How the run was asked for: "page" (a page, own code) or "api" (an API token)."""
 
 
 class RunResult(_Table, table=True):
@@ -327,3 +338,25 @@ class TaskGroup(_Table, table=True):
     group_id: int = Field(foreign_key="concurrency_group.id", index=True)
     updated_at: datetime = Field(default_factory=utcnow)
     updated_by: str = "system"
+
+
+class ApiToken(_Table, table=True):
+    """A personal API token: only its SHA-256 is kept; it acts as the person who made it.
+
+    The person's name, e-mail and subject are kept as they were when it was made,
+    so an admin's token is checked against ``TASKGATE_ADMINS`` at each use and the
+    audit log names its owner as the pages do.
+    """
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner: str = Field(max_length=64, index=True)
+    name: str = Field(max_length=API_TOKEN_NAME_MAX)
+    hash: str = Field(max_length=64, unique=True, index=True)
+    person_name: str = ""
+    person_email: str | None = None
+    person_subject: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None

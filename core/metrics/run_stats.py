@@ -143,6 +143,8 @@ class RunRow:
     wait_s: float | None
     run_s: float | None
     error: str | None
+    source: str = "page"
+    """How it was asked for: "page" or "api" (an API token)."""
 
 
 def _between(start: datetime | None, end: datetime | None) -> float | None:
@@ -177,6 +179,7 @@ def runs_since(
             wait_s=_between(row.enqueued_at, row.started_at or row.finished_at),
             run_s=_between(row.started_at, row.finished_at),
             error=row.error,
+            source=row.source,
         )
         for row in rows
     ]

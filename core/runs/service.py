@@ -22,6 +22,7 @@ from core.runs.signals import publish
 from core.tasks import registry
 from core.tasks.assignment import group_of
 from core.worker import codec
+from db.models import RUN_SOURCE_PAGE
 
 INPUTS_MAX_BYTES = 64 * 1024**2
 """Largest stored inputs of one run; image fields cap their uploads far below this."""
@@ -41,16 +42,20 @@ class RunService:
         settings: Mapping[str, object],
         owner: str,
         inputs: Mapping[str, object] | None = None,
+        source: str = RUN_SOURCE_PAGE,
     ) -> str:
         """Queue a run of ``task_key`` with ``settings`` for ``owner``; its id, or a refusal.
 
         ``inputs`` are the values ``settings`` records only by their size (an
         uploaded image, ``TaskSpec.inputs``): stored with the run for its executor.
+        ``source`` records how it was asked for: "page" or "api" (core/api).
         """
         stored_inputs = codec.encode(dict(inputs), INPUTS_MAX_BYTES) if inputs else None
         spec = registry.get(task_key)
         group = group_of(self._db.reader, spec.key)  # the admin's assignment, else the default
-        return self._queue(group, owner, task=spec.key, params=dict(settings), inputs=stored_inputs)
+        return self._queue(
+            group, owner, task=spec.key, params=dict(settings), inputs=stored_inputs, source=source
+        )
 
     def submit_held(self, group: str, owner: str, label: str, held_by: str, ttl_s: float) -> str:
         """Queue a held run (page code, ``hold_slot``) that only process ``held_by`` runs."""

@@ -92,6 +92,11 @@ def close_served() -> None:
         app.close()
 
 
+def served_app() -> App | None:
+    """The App the lifespan started, None before it started or once it closed."""
+    return _Served.app
+
+
 def served_problems() -> list[str]:
     """Why this process is not ready to serve (``/readyz``); empty when it is."""
     if _Served.error is not None:

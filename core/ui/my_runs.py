@@ -24,6 +24,7 @@ from core.app import App
 from core.identity import Person
 from core.run_history import RECENT_RUNS_LIMIT, recent_runs
 from core.run_watch import RunView
+from core.ui.api_tokens import show_api_tokens
 from core.ui.owner import current_person
 from core.ui.requester import requester
 from core.ui.results import show_run_outcome
@@ -239,6 +240,7 @@ def show_my_runs(app: App) -> None:
         st.info("No runs yet. Start one from a task page:")
         for page in task_pages():
             st.page_link(page.page, label=page.task.title, icon=page.task.icon)
+        show_api_tokens(app, person)
         return
     zone = _browser_zone()
     active = [run for run in runs if run.status in ACTIVE_STATUSES]
@@ -248,5 +250,6 @@ def show_my_runs(app: App) -> None:
     _show_cancels(app, owner, active, zone)
     _show_result_picker(app, runs, zone)
     _show_run_again(runs, zone)
+    show_api_tokens(app, person)  # before the watch below, which blocks until a run changes
     if views:
         _watch(app, owner, table, runs, zone, views)

@@ -1,4 +1,4 @@
-"""The server around the pages: Taskgate's lifespan and its health routes.
+"""The server around the pages: Taskgate's lifespan, its health routes, the API and metrics.
 
 Home.py declares ``app = st.App("Home.py", lifespan=lifespan, routes=health_routes())``;
 ``streamlit run Home.py`` finds it and serves it with uvicorn. The lifespan
@@ -19,7 +19,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from streamlit.runtime.pages_manager import PagesManager
 
-from core.ui.bootstrap import close_served, served_problems, start_served
+from core.api.metrics import Metrics
+from core.api.routes import Api
+from core.app import App
+from core.ui.bootstrap import close_served, served_app, served_problems, start_served
 
 READY_TIMEOUT_S = 5.0
 """How long /readyz waits for its database query before it says the database does not answer."""
@@ -66,3 +69,17 @@ async def _readyz(_request: Request) -> JSONResponse:
 def health_routes() -> list[Route]:
     """``GET /healthz``: the process answers; ``GET /readyz``: it can serve runs now."""
     return [Route("/healthz", _healthz), Route("/readyz", _readyz)]
+
+
+def _serving_app() -> App:
+    """The App for the API and /metrics; LookupError with a sentence while there is none."""
+    app = served_app()
+    if app is None:
+        problems = served_problems()
+        raise LookupError(problems[0] if problems else "Taskgate is not running.")
+    return app
+
+
+def server_routes() -> list[Route]:
+    """Health, the HTTP API (/api/v1, core/api/routes.py) and /metrics, on the pages' server."""
+    return [*health_routes(), *Api(_serving_app).routes(), *Metrics(_serving_app).routes()]

@@ -25,6 +25,7 @@ TABLES = {
     "task_group",
     "run_result",
     "worker",
+    "api_token",
 }
 
 

@@ -102,6 +102,7 @@ def show_history(app: App, group_names: list[str]) -> None:
                     "Group": r.group,
                     "Task": r.task,
                     "Owner": r.owner,
+                    "From": r.source,
                     "Status": r.status,
                     "Wait": seconds(r.wait_s),
                     "Run time": seconds(r.run_s),
