@@ -1,302 +1,278 @@
-"""Durable runs against today's in-thread ``limiter.slot``, measured in the same run.
+"""Latency of durable runs, measured from outside, so one bench compares two versions of the code.
 
-Run with ``.venv/bin/python bench/durable_bench.py [ROUNDS]``. Prints a markdown
-table for docs/BENCHMARKS.md. On a fresh SQLite file, with the embedded
-dispatcher, the local limiter and warm worker processes, as ``make run`` has.
+Run from anywhere with the project's Python::
 
-- **submit → start, free slot**: from the ``RunService.submit`` call to the
-  first line of the task body in the worker process (the task logs
-  ``time.time()``; both processes read the same clock). Baseline: from the
-  ``limiter.slot`` call to the first line of the block on the same thread,
-  which is what a page did before durable runs.
-- **end → next start**: a run queued behind another in a limit-1 group, from
-  the last line of the first task body to the first line of the next. Baseline:
-  a thread waiting in ``limiter.slot`` behind a holder, from the end of the
-  holder's block to the start of the waiter's.
-- **watching**: the web process's CPU while N page threads wait on N queued
-  runs through ``RunWatcher.wait`` (1 s timeout, as the pages do), beside the
-  same N threads waiting in ``limiter.slot`` with an ``on_wait`` every 0.1 s.
-  Also the dispatcher's run threads then (``threads``): a paused group's queue
-  should cost none.
-- **drain**: ``DRAIN`` tiny runs (matmul, n = 64, one repeat) queued behind a
-  paused group in a known order, then the group resumed: runs per second
-  between the first and the last finish, and FIFO inversions (pairs that
-  started in the other order than they were submitted, from ``task_run``).
-  Baseline: as many threads queued in ``limiter.slot`` in order, each doing
-  a 64 x 64 matmul in the slot.
+    .venv/bin/python bench/durable_bench.py --tree /path/to/old --tree . --db both \\
+        --rounds 100 --json durable.json
+
+For each source tree and database a driver process (this file again, ``--drive``)
+runs with the tree as its working directory and first on ``PYTHONPATH``, beside
+this folder for the task module ``bench_stamp``. The driver uses only what every
+version of Taskgate has had: ``Settings(database_url=..., default_limit=1)``,
+``start_app``, ``app.runs.submit``, ``app.close`` and plain SQL reads of
+``concurrency_group.limit`` and ``task_run.status``; the times come from the task
+body itself (``bench_stamp`` writes ``time.time()`` when it starts and ends).
+
+- **submit → start**: from just before ``submit`` to the first line of the task
+  body, with the group's one slot free; the run is waited for, then the next.
+- **hand-off**: two runs submitted back to back in the limit-1 group, the first
+  holding its slot for ``--hold`` seconds so the second is queued behind it:
+  from the last line of the first body to the first line of the second.
+
+A fresh SQLite file, or a fresh PostgreSQL database (created on ``--postgres``
+and dropped afterwards), per tree, with the embedded dispatcher and warm worker
+processes, as ``make run`` has. A few unmeasured rounds come first: the first
+run waits for a worker process to import torch. Prints a markdown table;
+``--json`` keeps every measured latency.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import math
 import os
+import secrets
 import statistics
+import subprocess
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sqlalchemy import Engine, create_engine, make_url, text
 
-from core.app import start_app  # noqa: E402
-from core.limiter import GroupConfig, Limiter  # noqa: E402
-from core.settings import Settings  # noqa: E402
-from tests.worker.support import finished, run_row, set_group  # noqa: E402
-
-DRAIN = 100
-TINY = {"n": 64, "repeats": 1, "dtype": "float32"}
-
-
-def _first(path: Path, what: str) -> float:
-    deadline = time.monotonic() + 60
-    while True:
-        if path.exists():
-            for line in path.read_text().splitlines():
-                if line.startswith(what):
-                    return float(line.split()[1])
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{path} never logged {what}")
-        time.sleep(0.001)
+HERE = Path(__file__).resolve().parent
+TASK = "bench_stamp"
+GROUP = "bench"
+"""The task's default group: the bench's runs have it to themselves."""
+POSTGRES = "postgresql+psycopg://root@127.0.0.1:5432/postgres"
+WARMUP = 5
+"""Unmeasured rounds of each kind before measuring."""
+SETTLE_S = 0.2
+"""Pause after each round: the slot is released after the final status is written."""
+POLL_S = 0.02
+WAIT_S = 120.0
+"""Longest wait for one run to finish (a loaded machine starts a worker process slowly)."""
+FINAL = ("succeeded", "failed", "cancelled", "timed_out", "rejected", "lost")
+METRICS = (("submit_to_start_s", "submit → start"), ("handoff_s", "hand-off"))
 
 
-def _ms(values: list[float]) -> str:
-    values = sorted(values)
-    p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
-    return f"{statistics.median(values) * 1e3:.1f} / {p95 * 1e3:.1f}"
+class Driver:
+    """Submits bench runs to a started App and reads their stamps and final status."""
 
+    def __init__(self, app, engine: Engine, folder: Path, hold_s: float) -> None:
+        self.app, self.engine, self.folder, self.hold_s = app, engine, folder, hold_s
+        self.count = 0
 
-def durable_latencies(app, folder: Path, rounds: int) -> tuple[list[float], list[float]]:
-    starts, handoffs = [], []
-    for index in range(rounds):
-        log = folder / f"start-{index}.log"
+    def submit(self, hold_s: float) -> tuple[str, Path]:
+        self.count += 1
+        log = self.folder / f"run-{self.count}.log"
+        run_id = self.app.runs.submit(TASK, {"log": str(log), "hold_s": hold_s}, "bench")
+        return run_id, log
+
+    def finish(self, run_id: str) -> None:
+        """Wait until the run's row has a final status; anything but success stops the bench."""
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            with self.engine.connect() as connection:
+                status = connection.execute(
+                    text("SELECT status FROM task_run WHERE id = :id"), {"id": run_id}
+                ).scalar_one_or_none()
+            if status == "succeeded":
+                return
+            if status in FINAL or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"run {run_id} is {status!r}, not succeeded (waited up to {WAIT_S} s)"
+                )
+            time.sleep(POLL_S)
+
+    def submit_to_start(self) -> float:
         submitted = time.time()
-        run_id = app.runs.submit("sleepy", {"steps": 1, "step_s": 0.0, "log": str(log)}, "b")
-        starts.append(_first(log, "work") - submitted)
-        finished(app, run_id)
-        time.sleep(0.3)  # let the pool put a fresh warm child back
-        first_log, next_log = folder / f"a-{index}.log", folder / f"b-{index}.log"
-        first = app.runs.submit("sleepy", {"steps": 3, "step_s": 0.1, "log": str(first_log)}, "b")
-        second = app.runs.submit("sleepy", {"steps": 1, "step_s": 0.0, "log": str(next_log)}, "c")
-        finished(app, second)
-        finished(app, first)
-        handoffs.append(_first(next_log, "work") - _first(first_log, "stopped"))
-        time.sleep(0.3)
-    return starts, handoffs
+        run_id, log = self.submit(0.0)
+        self.finish(run_id)
+        time.sleep(SETTLE_S)
+        return stamps(log)["start"] - submitted
+
+    def handoff(self) -> float | None:
+        """Start of the second body minus end of the first; None if it was no hand-off.
+
+        That is when the second submit returned only after the first body had
+        ended (a starved driver on a busy machine): the caller repeats the round.
+        Two bodies that overlap mean the limit of 1 did not hold, and stop the bench.
+        """
+        first_id, first_log = self.submit(self.hold_s)
+        second_id, second_log = self.submit(0.0)
+        queued = time.time()
+        self.finish(first_id)
+        self.finish(second_id)
+        time.sleep(SETTLE_S)
+        first, second = stamps(first_log), stamps(second_log)
+        if second["start"] < first["end"]:
+            raise RuntimeError(f"two runs of group {GROUP} overlapped: its limit is not 1")
+        return second["start"] - first["end"] if queued < first["end"] else None
+
+    def handoffs(self, rounds: int) -> tuple[list[float], int]:
+        """``rounds`` hand-offs, and how many rounds were repeated for not being one."""
+        measured: list[float] = []
+        repeated = 0
+        while len(measured) < rounds:
+            latency = self.handoff()
+            if latency is None:
+                repeated += 1
+                if repeated > rounds:
+                    raise RuntimeError("the second run is rarely queued in time: raise --hold")
+            else:
+                measured.append(latency)
+        return measured, repeated
+
+    def group_limit(self) -> int:
+        with self.engine.connect() as connection:
+            return connection.execute(
+                text('SELECT "limit" FROM concurrency_group WHERE name = :name'), {"name": GROUP}
+            ).scalar_one()
 
 
-def _in_thread_handoff(limiter: Limiter) -> float:
-    """A waiter queued behind a holder: from the holder's block end to the waiter's start."""
-    holding, ended, began = threading.Event(), {}, {}
-
-    def holder() -> None:
-        with limiter.slot("A", owner="a"):
-            holding.set()
-            time.sleep(0.05)
-            ended["at"] = time.time()
-
-    def waiter() -> None:
-        holding.wait()
-        with limiter.slot("A", owner="b"):
-            began["at"] = time.time()
-
-    threads = [threading.Thread(target=holder), threading.Thread(target=waiter)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return began["at"] - ended["at"]
+def stamps(log: Path) -> dict[str, float]:
+    """``{"start": EPOCH, "end": EPOCH}`` as the task body wrote them."""
+    return {what: float(when) for what, when in (line.split() for line in log.open())}
 
 
-def in_thread_latencies(rounds: int) -> tuple[list[float], list[float]]:
-    limiter = Limiter()
-    starts, handoffs = [], []
-    for _ in range(rounds):
-        called = time.time()
-        with limiter.slot("A", owner="a"):
-            starts.append(time.time() - called)
-        handoffs.append(_in_thread_handoff(limiter))
-    return starts, handoffs
+@contextmanager
+def database(kind: str, folder: Path, server: str) -> Iterator[str]:
+    """A URL of an empty database: a new SQLite file, or a new PostgreSQL database dropped after."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'bench.db'}"
+        return
+    name = f"bench_{secrets.token_hex(6)}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:  # FORCE: the App's engines may still hold connections
+            connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+        admin.dispose()
 
 
-def _cpu_share(seconds: float) -> float:
-    before_cpu, before = time.process_time(), time.monotonic()
-    time.sleep(seconds)
-    return (time.process_time() - before_cpu) / (time.monotonic() - before)
+def drive(kind: str, rounds: int, hold_s: float, server: str, out: Path) -> None:
+    """The driver process: measure one tree (the working directory) on one database."""
+    import core
+    from core.app import start_app
+    from core.settings import Settings
+
+    if not Path(core.__file__).resolve().is_relative_to(Path.cwd().resolve()):
+        raise SystemExit(f"core was imported from {core.__file__}, not from {Path.cwd()}")
+    with tempfile.TemporaryDirectory(prefix="durable-bench-") as temporary:
+        folder = Path(temporary)
+        with database(kind, folder, server) as url:
+            app = start_app(Settings(database_url=url, default_limit=1))
+            engine = create_engine(url)
+            driver = Driver(app, engine, folder, hold_s)
+            try:
+                for _ in range(WARMUP):
+                    driver.submit_to_start()
+                    driver.handoff()
+                limit = driver.group_limit()
+                if limit != 1:
+                    raise RuntimeError(f"group {GROUP} has limit {limit}, not 1")
+                starts = [driver.submit_to_start() for _ in range(rounds)]
+                handoffs, repeated = driver.handoffs(rounds)
+                results = {
+                    "submit_to_start_s": starts,
+                    "handoff_s": handoffs,
+                    "handoff_rounds_repeated": repeated,
+                }
+            finally:
+                app.close()
+                engine.dispose()
+    out.write_text(json.dumps(results))
 
 
-def watching_cpu(app, count: int, seconds: float) -> tuple[float, int, float]:
-    """This process's CPU share with N waiting each way, and the dispatcher's run threads.
+def describe(tree: Path) -> str:
+    """E.g. "45e9d55 baseline", or "45e9d55+dirty main" with changes not yet committed."""
 
-    (durable watchers, the dispatcher's threads meanwhile, in-thread waiters)
-    """
-    set_group(app, "A", paused=True)
-    ids = [app.runs.submit("sleepy", {"steps": 1}, f"w{i}") for i in range(count)]
-    stop = threading.Event()
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(tree), *args], capture_output=True, text=True, check=True
+        ).stdout.strip()
 
-    def watch(run_id: str) -> None:
-        seen: dict = {}
-        while not stop.is_set():
-            view = app.watcher.wait([run_id], seen, 1.0).get(run_id)
-            seen = {run_id: view.shown()} if view else {}
-
-    threads = [threading.Thread(target=watch, args=(run_id,)) for run_id in ids]
-    for thread in threads:
-        thread.start()
-    time.sleep(2)
-    durable = _cpu_share(seconds)
-    dispatcher_threads = len(app.dispatcher.active_ids())
-    stop.set()
-    for thread in threads:
-        thread.join()
-    for run_id in ids:
-        app.runs.cancel(run_id, "bench")
-    set_group(app, "A", paused=False)
-    limiter = Limiter()
-    limiter.configure(GroupConfig(name="P", limit=1, paused=True))
-    release = threading.Event()
-
-    def wait_in_line(index: int) -> None:
-        def on_wait(_info) -> None:
-            if release.is_set():
-                raise TimeoutError
-
-        try:
-            with limiter.slot("P", owner=f"w{index}", on_wait=on_wait):
-                pass
-        except TimeoutError:
-            pass
-
-    threads = [threading.Thread(target=wait_in_line, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    time.sleep(2)
-    in_thread = _cpu_share(seconds)
-    release.set()
-    for thread in threads:
-        thread.join()
-    return durable, dispatcher_threads, in_thread
+    dirty = "+dirty" if git("status", "--porcelain") else ""
+    return f"{git('rev-parse', '--short', 'HEAD')}{dirty} {tree.name}"
 
 
-def inversions(starts: list) -> int:
-    """Pairs (in submission order) that started in the other order."""
-    return sum(1 for i, a in enumerate(starts) for b in starts[i + 1 :] if b < a)
+def measure(tree: Path, kind: str, args: argparse.Namespace) -> dict:
+    """Run the driver for one tree and database; its own output goes to stderr."""
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("TASKGATE_")
+    }
+    environment["TASKGATE_TASK_MODULES"] = TASK
+    environment["PYTHONPATH"] = os.pathsep.join([str(tree), str(HERE)])
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        command = [sys.executable, str(Path(__file__).resolve()), "--drive", kind, "--out"]
+        command += [out.name, "--rounds", str(args.rounds), "--hold", str(args.hold)]
+        command += ["--postgres", args.postgres]
+        subprocess.run(command, cwd=tree, env=environment, stdout=sys.stderr, check=True)
+        return json.loads(Path(out.name).read_text())
 
 
-@dataclass
-class Drain:
-    rate: float
-    inversions: int
-    run_s: list[float]
-    """Each run's own time, start to end as recorded (durable: the row's times)."""
-    gap_s: list[float]
-    """From one run's end to the next run's start."""
-
-
-def durable_drain(app, count: int, task: str = "matmul", settings: dict = TINY) -> Drain:
-    set_group(app, "A", paused=True)
-    ids = [app.runs.submit(task, settings, f"d{i}") for i in range(count)]
-    set_group(app, "A", paused=False)
-    rows = [finished(app, run_id) for run_id in ids]
-    assert all(row.status == "succeeded" for row in rows), [row.error for row in rows]
-    rows = [run_row(app, run_id) for run_id in ids]
-    ends = sorted(row.finished_at for row in rows)
-    span = (ends[-1] - ends[0]).total_seconds()
-    return Drain(
-        (count - 1) / span,
-        inversions([row.started_at for row in rows]),
-        [(row.finished_at - row.started_at).total_seconds() for row in rows],
-        [
-            (b.started_at - a.finished_at).total_seconds()
-            for a, b in zip(rows, rows[1:], strict=False)
-        ],
-    )
-
-
-def in_thread_drain(count: int) -> Drain:
-    """The same matmul task body, run by threads queued in ``limiter.slot`` in order."""
-    import torch
-
-    from core.tasks import registry
-
-    spec = registry.get("matmul")
-    device = torch.device("cpu")
-    limiter = Limiter()
-    limiter.configure(GroupConfig(name="D", limit=1, paused=True))
-    started, ended = [0.0] * count, [0.0] * count
-
-    def one(index: int, queued: threading.Event) -> None:
-        params = spec.parse(TINY, device)
-        with limiter.slot("D", owner=f"d{index}", on_wait=lambda _info: queued.set()):
-            started[index] = time.monotonic()
-            spec.fn(params, lambda _fraction, _message: None, device)
-            ended[index] = time.monotonic()
-
-    threads = []
-    for index in range(count):
-        queued = threading.Event()
-        threads.append(threading.Thread(target=one, args=(index, queued)))
-        threads[-1].start()
-        queued.wait()
-    limiter.configure(GroupConfig(name="D", limit=1, paused=False))
-    for thread in threads:
-        thread.join()
-    return Drain(
-        (count - 1) / (max(ended) - min(ended)),
-        inversions(started),
-        [b - a for a, b in zip(started, ended, strict=False)],
-        [b - a for a, b in zip(ended, started[1:], strict=False)],
-    )
+def percentile(values: list[float], share: float) -> float:
+    """Nearest rank: the smallest value with at least ``share`` of them at or below it."""
+    return sorted(values)[max(0, math.ceil(share * len(values)) - 1)]
 
 
 def main() -> None:
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--tree", type=Path, action="append", help="source tree (repeatable)")
+    parser.add_argument("--rounds", type=int, default=100, help="measured runs per metric")
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--json", type=Path, help="write every measured latency here")
+    parser.add_argument("--hold", type=float, default=0.05, help="first hand-off run's body, s")
+    parser.add_argument("--postgres", default=POSTGRES, help="server URL to create databases on")
+    parser.add_argument("--drive", choices=("sqlite", "postgres"), help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.drive:
+        drive(args.drive, args.rounds, args.hold, args.postgres, args.out)
+        return
+    if not args.tree:
+        parser.error("name at least one --tree")
+    kinds = ("sqlite", "postgres") if args.db == "both" else (args.db,)
     print(
-        f"{rounds} rounds, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
-        f"load average {os.getloadavg()[0]:.1f} at the start",
+        f"{args.rounds} rounds after {WARMUP} warm-up, hold {args.hold} s, "
+        f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
+        f"load average {os.getloadavg()[0]:.2f} at the start\n",
         flush=True,
     )
-    folder = Path(tempfile.mkdtemp(prefix="taskgate-bench-"))
-    os.environ["TASKGATE_TASK_MODULES"] = "tests.support.worker_tasks"  # its sleepy task
-    app = start_app(
-        Settings(
-            database_url=f"sqlite:///{folder / 'bench.db'}",
-            admin_password="bench-bench-bench",
-        )
-    )
-    try:
-        finished(app, app.runs.submit("sleepy", {"steps": 1, "step_s": 0.0}, "warm"))
-        time.sleep(1)
-        durable_start, durable_handoff = durable_latencies(app, folder, rounds)
-        thread_start, thread_handoff = in_thread_latencies(rounds)
-        print("\n| p50 / p95, ms | durable run (worker process) | in-thread `limiter.slot` |")
-        print("| --- | --- | --- |")
-        print(f"| submit → task starts, free slot | {_ms(durable_start)} | {_ms(thread_start)} |")
-        print(f"| run ends → next run starts | {_ms(durable_handoff)} | {_ms(thread_handoff)} |")
-        durable, in_thread = durable_drain(app, DRAIN), in_thread_drain(DRAIN)
-        print(f"\n| drain of {DRAIN} tiny queued runs | durable | in-thread `limiter.slot` |")
-        print("| --- | --- | --- |")
-        print(f"| runs/s | {durable.rate:.1f} | {in_thread.rate:.1f} |")
-        print(f"| FIFO inversions | {durable.inversions} | {in_thread.inversions} |")
-        for label, durable_s, in_thread_s in (
-            ("one run, start to end, p50 / p95 ms", durable.run_s, in_thread.run_s),
-            ("end → next start, p50 / p95 ms", durable.gap_s, in_thread.gap_s),
-        ):
-            print(f"| {label} | {_ms(durable_s)} | {_ms(in_thread_s)} |")
-        empty = durable_drain(app, DRAIN, "sleepy", {"steps": 0})
-        print(
-            f"\nThe same drain of runs whose task does nothing (sleepy, 0 steps): "
-            f"{empty.rate:.1f} runs/s, {empty.inversions} FIFO inversions; one run "
-            f"{_ms(empty.run_s)} ms, end → next start {_ms(empty.gap_s)} ms (p50 / p95)"
-        )
-        print("\n| N waiting | durable: watchers' CPU (threads) | in-thread waiters' CPU |")
-        print("| --- | --- | --- |")
-        for count in (0, 50, 200):
-            durable, threads, in_thread = watching_cpu(app, count, 10.0)
-            print(f"| {count} | {durable:.1%} of a core ({threads}) | {in_thread:.1%} of a core |")
-        print(f"\nload average {os.getloadavg()[0]:.1f} at the end", flush=True)
-    finally:
-        app.close()
+    print("| tree | database | metric | p50 ms | p95 ms | max ms | n |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: |", flush=True)
+    results, notes = [], []
+    for tree in (path.resolve() for path in args.tree):
+        label = describe(tree)
+        for kind in kinds:
+            before = os.getloadavg()[0]
+            measured = measure(tree, kind, args)
+            load = [before, os.getloadavg()[0]]
+            results.append(
+                {"tree": str(tree), "label": label, "database": kind, "load": load, **measured}
+            )
+            notes.append(
+                f"- {label}, {kind}: load average {load[0]:.2f} → {load[1]:.2f}, "
+                f"{measured['handoff_rounds_repeated']} hand-off rounds repeated "
+                "(second run submitted after the first had ended)"
+            )
+            for key, name in METRICS:
+                values = measured[key]
+                cells = [statistics.median(values), percentile(values, 0.95), max(values)]
+                shown = " | ".join(f"{value * 1e3:.1f}" for value in cells)
+                print(f"| {label} | {kind} | {name} | {shown} | {len(values)} |", flush=True)
+    print("", *notes, sep="\n", flush=True)
+    if args.json:
+        report = {"rounds": args.rounds, "warmup": WARMUP, "hold_s": args.hold}
+        args.json.write_text(json.dumps({**report, "results": results}, indent=1) + "\n")
 
 
 if __name__ == "__main__":
