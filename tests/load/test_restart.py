@@ -10,7 +10,7 @@ import signal
 
 import pytest
 
-from core.worker.sentences import SERVER_STOPPED
+from core.runs.sentences import SERVER_STOPPED
 from db.engine import dispose_engines
 from tests.support.durable import log_tracebacks, run_service, wait_for_runs
 from tests.support.server import stopped_cleanly, streamlit_server
