@@ -168,6 +168,9 @@ def show_task_form(
                     _field_widget(spec, field, disabled, start_from)
         st.form_submit_button(
             label,
+            # One button whatever its label ("Run", "Run another"): a page that goes on to
+            # watch a run never ends its script run, so a new button would sit beside the old.
+            key=f"taskgate.run.{spec.key}",
             type="primary",
             on_click=_submit,
             args=(spec, fields, on_submit),

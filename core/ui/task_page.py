@@ -146,7 +146,8 @@ def limit_sentences(group: GroupSnapshot) -> list[str]:
 def _show_limits(app: App, spec: TaskSpec) -> None:
     key = group_name_key(spec.group)
     group = next(
-        (found for name, found in app.occupancy.snapshot().items() if group_name_key(name) == key),
+        # Read now, not the 0.25 s cache: a run this script run's Run just queued must count.
+        (found for name, found in app.occupancy.fresh().items() if group_name_key(name) == key),
         None,
     )
     if group is not None:
