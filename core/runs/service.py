@@ -19,10 +19,8 @@ identical submits racing cannot both pass it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
-
-from sqlalchemy import Connection, select
 
 from core.limiter import LimiterError, UnknownGroup, policy
 from core.runs import sql
@@ -53,22 +51,6 @@ class DuplicateRun(LimiterError):
             "ago, so it was not started twice; wait a moment to run it again on purpose.",
         )
         self.window_s = window_s
-
-
-def _asked_again(
-    connection: Connection, owner: str, task: str, params: Mapping[str, Any], now: datetime
-) -> bool:
-    """Whether ``owner`` asked for ``task`` with ``params`` within ``DUPLICATE_WINDOW_S``."""
-    since = now - timedelta(seconds=DUPLICATE_WINDOW_S)
-    recent = connection.execute(
-        select(sql.RUNS.c.params).where(
-            sql.RUNS.c.owner == owner,
-            sql.RUNS.c.task == task,
-            sql.RUNS.c.held_by.is_(None),
-            sql.RUNS.c.enqueued_at >= since,
-        )
-    ).scalars()
-    return any(dict(stored or {}) == dict(params) for stored in recent)
 
 
 class RunService:
@@ -131,7 +113,8 @@ class RunService:
             if refusal is not None:
                 raise refusal
             now = sql.clock(connection)
-            if once and _asked_again(connection, owner, values["task"], values["params"], now):
+            since = now - timedelta(seconds=DUPLICATE_WINDOW_S)
+            if once and sql.asked_again(connection, owner, values["task"], values["params"], since):
                 raise DuplicateRun(config.name, DUPLICATE_WINDOW_S)
             sql.insert_run(
                 connection,
