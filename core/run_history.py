@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from db.models import TaskRun
+from db.models import ACTIVE_STATUSES, TaskRun
 
 RECENT_RUNS_LIMIT = 50
 """Enough to find yesterday's runs again; a page is not an archive."""
@@ -48,3 +48,19 @@ def run_statuses(engine: Engine, owner: str, limit: int = 20) -> dict[str, tuple
             .limit(limit)
         ).all()
     return {run_id: (task, status) for run_id, task, status in rows}
+
+
+def active_run_ids(engine: Engine, owner: str, task: str) -> list[str]:
+    """The ids of ``owner``'s queued or running runs of ``task``, newest first."""
+    with Session(engine) as session:
+        return list(
+            session.exec(
+                select(TaskRun.id)
+                .where(
+                    TaskRun.owner == owner,
+                    TaskRun.task == task,
+                    col(TaskRun.status).in_(ACTIVE_STATUSES),
+                )
+                .order_by(col(TaskRun.enqueued_at).desc(), col(TaskRun.id))
+            ).all()
+        )

@@ -117,6 +117,10 @@ class RunView:
     eta_s: float | None = None
     admin_note: str | None = None
     """The latest admin action on the run, in its owner's words (core/runs/admin.py)."""
+    queue_timeout_s: float | None = None
+    """The group's queue timeout, while queued (None: the wait has no limit)."""
+    timeout_first: bool = False
+    """Queued, and the queue timeout will end the wait before the estimate says a slot frees."""
 
     @property
     def active(self) -> bool:
@@ -137,6 +141,7 @@ class RunView:
             self.device,
             self.cancel_requested,
             self.admin_note,
+            self.timeout_first,
         )
 
 
@@ -177,6 +182,7 @@ class _LinePlaces:
     etas: Sequence[float | None]
     """Rounded ETA by position - 1, one more than the line holds (see ``line_waits``)."""
     paused: bool
+    queue_timeout_s: float | None = None
 
     @classmethod
     def of(
@@ -193,25 +199,37 @@ class _LinePlaces:
         else:
             waits = run_durations.line_waits(line, group.limit, typical, now)
             etas = [_eta_bucket(wait) for wait in waits]
-        return cls(positions, etas, paused)
+        return cls(positions, etas, paused, group.queue_timeout_s if group else None)
 
 
-def _placed(view: RunView, places: Mapping[str, _LinePlaces]) -> RunView:
-    """``view`` with its place in its group's line, if it is queued."""
+def _placed(view: RunView, places: Mapping[str, _LinePlaces], now: datetime) -> RunView:
+    """``view`` with its place in its group's line, if it is queued.
+
+    The count includes the run itself (a run the line was read without still
+    counts: never "position 1 of 0"), and ``timeout_first`` says whether the
+    group's queue timeout, counted from the submit, comes before the estimate.
+    """
     if view.status != RunStatus.QUEUED or view.granted:
         return view
     place = places.get(group_name_key(view.group))
     if place is None:
         place = _LinePlaces({}, [None], False)
-    queued = len(place.positions)
-    position = place.positions.get(view.id, queued + 1)
+    position = place.positions.get(view.id, len(place.positions) + 1)
+    queued = max(len(place.positions), position)
+    eta_s = place.etas[position - 1] if position - 1 < len(place.etas) else None
+    timeout_first = False
+    if place.queue_timeout_s is not None and (place.paused or eta_s is not None):
+        left_s = place.queue_timeout_s - (now - view.enqueued_at).total_seconds()
+        timeout_first = place.paused or (eta_s is not None and eta_s > left_s)
     return RunView(
         **{
             **view.__dict__,
             "position": position,
             "queued": queued,
             "paused": place.paused,
-            "eta_s": place.etas[position - 1],
+            "eta_s": eta_s,
+            "queue_timeout_s": place.queue_timeout_s,
+            "timeout_first": timeout_first,
         }
     )
 
@@ -338,7 +356,7 @@ class RunWatcher:
             key: _LinePlaces.of(line, snapshot.get(key), self._typical, now)
             for key, line in lines.items()
         }
-        return {run_id: _placed(view, places) for run_id, view in views.items()}
+        return {run_id: _placed(view, places, now) for run_id, view in views.items()}
 
     def _loop(self) -> None:
         last_signature: tuple | None = None

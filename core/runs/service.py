@@ -7,14 +7,22 @@ insert and under the group's lock (``BEGIN IMMEDIATE`` on SQLite, the group's
 row ``FOR UPDATE`` on PostgreSQL), so two tabs racing cannot both slip under
 a cap: an unknown group, a full queue, the per-person cap. Each refusal is a
 ``LimiterError`` whose message is the sentence to show.
+
+A task run the same owner already asked for, with the same settings, less
+than ``DUPLICATE_WINDOW_S`` ago is refused too (``DuplicateRun``): a
+double-click, a retried request or two tabs pressing Run together make one
+run, whichever page, script or API call sent them. The check reads that
+owner's recent runs of the task inside the same locked transaction, so two
+identical submits racing cannot both pass it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import timedelta
+from typing import Any
 
-from core.limiter import UnknownGroup, policy
+from core.limiter import LimiterError, UnknownGroup, policy
 from core.runs import sql
 from core.runs.database import RunDatabase
 from core.runs.ids import new_run_id
@@ -26,6 +34,23 @@ from db.models import RUN_SOURCE_PAGE
 
 INPUTS_MAX_BYTES = 64 * 1024**2
 """Largest stored inputs of one run; image fields cap their uploads far below this."""
+
+DUPLICATE_WINDOW_S = 3.0
+"""A second identical submit (same owner, task and settings) this soon after the first is
+refused: long enough for a double-click or a resent request, short enough not to stand in
+the way of someone who means to run it again."""
+
+
+class DuplicateRun(LimiterError):
+    """The same owner asked for the same task with the same settings a moment ago."""
+
+    def __init__(self, group: str, window_s: float) -> None:
+        super().__init__(
+            group,
+            f"You asked for this same run (same task and settings) less than {window_s:g} s "
+            "ago, so it was not started twice; wait a moment to run it again on purpose.",
+        )
+        self.window_s = window_s
 
 
 class RunService:
@@ -54,14 +79,28 @@ class RunService:
         spec = registry.get(task_key)
         group = group_of(self._db.reader, spec.key)  # the admin's assignment, else the default
         return self._queue(
-            group, owner, task=spec.key, params=dict(settings), inputs=stored_inputs, source=source
+            group,
+            owner,
+            once=True,
+            task=spec.key,
+            params=dict(settings),
+            inputs=stored_inputs,
+            source=source,
         )
 
     def submit_held(self, group: str, owner: str, label: str, held_by: str, ttl_s: float) -> str:
         """Queue a held run (page code, ``hold_slot``) that only process ``held_by`` runs."""
         return self._queue(group, owner, task=label, params={}, held_by=held_by, lease_s=ttl_s)
 
-    def _queue(self, group: str, owner: str, lease_s: float | None = None, **values: object) -> str:
+    def _queue(
+        self,
+        group: str,
+        owner: str,
+        lease_s: float | None = None,
+        once: bool = False,
+        **values: Any,
+    ) -> str:
+        """Insert the run under the group's lock; ``once``: refuse a duplicate (DuplicateRun)."""
         run_id = new_run_id()
         with self._db.write() as connection:
             config = sql.lock_group(connection, group)
@@ -74,6 +113,9 @@ class RunService:
             if refusal is not None:
                 raise refusal
             now = sql.clock(connection)
+            since = now - timedelta(seconds=DUPLICATE_WINDOW_S)
+            if once and sql.asked_again(connection, owner, values["task"], values["params"], since):
+                raise DuplicateRun(config.name, DUPLICATE_WINDOW_S)
             sql.insert_run(
                 connection,
                 id=run_id,

@@ -17,7 +17,7 @@ processes all run on this host.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -110,6 +110,25 @@ def counts(connection: Connection, group: str, owner: str) -> Counts:
         ).where(RUNS.c.group_key == group_name_key(group), RUNS.c.status.in_(ACTIVE_STATUSES))
     ).one()
     return Counts(int(row[0]), int(row[1]), int(row[2]))
+
+
+def asked_again(
+    connection: Connection,
+    owner: str,
+    task: str,
+    params: Mapping[str, Any],
+    since: datetime,
+) -> bool:
+    """Whether ``owner`` asked for ``task`` with these ``params`` since ``since`` (not held)."""
+    recent = connection.execute(
+        select(RUNS.c.params).where(
+            RUNS.c.owner == owner,
+            RUNS.c.task == task,
+            RUNS.c.held_by.is_(None),
+            RUNS.c.enqueued_at >= since,
+        )
+    ).scalars()
+    return any(dict(stored or {}) == dict(params) for stored in recent)
 
 
 def insert_run(connection: Connection, **values: Any) -> None:

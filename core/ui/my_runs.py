@@ -28,7 +28,7 @@ from core.ui.api_tokens import show_api_tokens
 from core.ui.owner import current_person
 from core.ui.requester import requester
 from core.ui.results import show_run_outcome
-from core.ui.run_toasts import toast_run_changes
+from core.ui.run_toasts import show_run_toasts, toast_run_changes
 from core.ui.run_widget import wait_for_change
 from core.ui.stop_check import stop_wakeup
 from core.ui.task_form import request_prefill
@@ -241,6 +241,7 @@ def show_my_runs(app: App) -> None:
         for page in task_pages():
             st.page_link(page.page, label=page.task.title, icon=page.task.icon)
         show_api_tokens(app, person)
+        show_run_toasts(app, owner)
         return
     zone = _browser_zone()
     active = [run for run in runs if run.status in ACTIVE_STATUSES]
@@ -253,3 +254,4 @@ def show_my_runs(app: App) -> None:
     show_api_tokens(app, person)  # before the watch below, which blocks until a run changes
     if views:
         _watch(app, owner, table, runs, zone, views)
+    show_run_toasts(app, owner)  # nothing to watch: look every few seconds, as Home does

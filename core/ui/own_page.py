@@ -200,7 +200,12 @@ class _LiveSlot:
         """Called while the run waits: its place in the queue, redrawn when it changes."""
         if view is not None and view.position is not None:
             sentence = queue_sentence(
-                view.group, view.position, view.queued, view.paused, view.eta_s
+                view.group,
+                view.position,
+                view.queued,
+                view.paused,
+                view.eta_s,
+                view.queue_timeout_s if view.timeout_first else None,
             )
             if sentence != self._sentence:
                 self._headline.info(sentence, icon=":material/hourglass_top:")

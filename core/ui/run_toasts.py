@@ -99,3 +99,23 @@ def toast_run_changes(app: App, owner: str, quiet_for: str | None = None) -> Non
     for text, icon in changes(seen or {}, current, quiet_for):
         st.toast(text, icon=icon)
     st.session_state[_SEEN_KEY] = current
+
+
+TOAST_EVERY_S = 2.0
+"""How often a page that does not watch runs itself (an idle task page, My runs with nothing
+active, the admin page) looks for its owner's runs starting or ending, as Home does."""
+
+
+def show_run_toasts(app: App, owner: str) -> None:
+    """Toast this owner's runs starting and ending while they sit on a page that does not watch.
+
+    A fragment that reruns alone every ``TOAST_EVERY_S``. Only for a page whose
+    script run ends: one that blocks watching runs toasts from its wait instead
+    (``wait_for_change``), and a fragment could not rerun under it anyway.
+    """
+
+    @st.fragment(run_every=TOAST_EVERY_S)
+    def toasts() -> None:
+        toast_run_changes(app, owner)
+
+    toasts()

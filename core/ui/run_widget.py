@@ -13,6 +13,7 @@ ends the page reruns to show its outcome with the form ready again.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import streamlit as st
 
@@ -30,19 +31,36 @@ pages waking every 30 s for it cost more than everything else that watching cost
 
 
 def queue_sentence(
-    group: str, position: int | None, queued: int | None, paused: bool, eta_s: float | None
+    group: str,
+    position: int | None,
+    queued: int | None,
+    paused: bool,
+    eta_s: float | None,
+    timeout_s: float | None = None,
 ) -> str:
-    """E.g. "Waiting for a slot in group A — position 2 of 3, about 20 s."."""
+    """E.g. "Waiting for a slot in group A — position 2 of 3, about 20 s.".
+
+    ``timeout_s``: the group's queue timeout, when it will end the wait before
+    the estimate does; the sentence then says so instead of promising the estimate.
+    """
     name = plain(group)
-    place = f"position {position} of {queued}"
+    place = f"position {position} of {max(queued or 0, position or 0)}"
+    withdrawn = (
+        "" if timeout_s is None else f"may be withdrawn at the queue timeout ({timeout_s:g} s)"
+    )
     if paused:
-        return f"Group {name} is paused, so no run starts for now; you keep your place ({place})."
-    return f"Waiting for a slot in group {name} — {place}, {estimate(eta_s)}."
+        keep = f"Group {name} is paused, so no run starts for now; you keep your place ({place})"
+        return f"{keep} but {withdrawn}." if timeout_s is not None else f"{keep}."
+    wait = estimate(eta_s) if timeout_s is None else withdrawn
+    return f"Waiting for a slot in group {name} — {place}, {wait}."
 
 
 def waiting_sentence(view: RunView) -> str:
     """A queued run's place and wait, with the latest admin action on it."""
-    sentence = queue_sentence(view.group, view.position, view.queued, view.paused, view.eta_s)
+    timeout_s = view.queue_timeout_s if view.timeout_first else None
+    sentence = queue_sentence(
+        view.group, view.position, view.queued, view.paused, view.eta_s, timeout_s
+    )
     return f"{sentence} {plain(view.admin_note)}" if view.admin_note else sentence
 
 
@@ -61,8 +79,12 @@ def running_caption(view: RunView) -> str:
 class LiveRun:
     """The placeholders of one active run: a headline, a progress bar and Cancel."""
 
-    def __init__(self, view: RunView, on_cancel: Callable[[], None], key: str) -> None:
-        area = st.container()
+    def __init__(
+        self, view: RunView, on_cancel: Callable[[], None], key: str, heading: str | None = None
+    ) -> None:
+        area = st.container(border=heading is not None)
+        if heading is not None:
+            area.caption(heading)
         self._headline = area.empty()
         self._bar = area.empty()
         area.button(
@@ -128,14 +150,34 @@ def watch_until_finished(
     only when the run has ended; a stop or rerun of this script run raises
     out of the wait as Streamlit intends.
     """
-    live = LiveRun(view, on_cancel, key)
-    live.draw(view)
-    seen = {view.id: view.shown()}
+    return watch_runs(app, [view], lambda _: on_cancel(), lambda _: None, tick, keys=[key])
+
+
+def watch_runs(
+    app: App,
+    views: list[RunView],
+    on_cancel: Callable[[str], None],
+    heading: Callable[[RunView], str | None],
+    tick: Callable[[], None],
+    keys: list[str] | None = None,
+) -> RunView:
+    """Draw each of ``views`` live, in order, until one of them ends; return its final view.
+
+    ``on_cancel`` gets the run's id; ``heading`` gives a line above a run (or
+    None); ``keys`` are the Cancel buttons' keys (by default one per run id).
+    """
+    lives = {}
+    for index, view in enumerate(views):
+        key = keys[index] if keys else f"taskgate.cancel.{view.id}"
+        lives[view.id] = LiveRun(view, partial(on_cancel, view.id), key, heading(view))
+        lives[view.id].draw(view)
+    seen = {view.id: view.shown() for view in views}
     with stop_wakeup() as wakeup:
         while True:
-            current = wait_for_change(app, seen, wakeup, tick).get(view.id, view)
-            if not current.active:
-                return current
-            if current.shown() != seen[view.id]:
-                live.draw(current)
-                seen = {view.id: current.shown()}
+            current = wait_for_change(app, seen, wakeup, tick)
+            for run_id, view in current.items():
+                if not view.active:
+                    return view
+                if view.shown() != seen[run_id]:
+                    lives[run_id].draw(view)
+                    seen[run_id] = view.shown()

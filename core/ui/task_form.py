@@ -71,20 +71,35 @@ def help_text(field: FieldSpec) -> str | None:
     return " ".join(part for part in (field.help, bounds) if part) or None
 
 
-def _seed(spec: TaskSpec, field: FieldSpec) -> str:
-    """The widget's key, holding a value it can show (the default unless one is set)."""
+def _start_value(field: FieldSpec, start_from: Mapping[str, object] | None) -> object:
+    """The value a field starts at: the shown run's, if it has one that still fits, else the
+    default."""
+    if start_from is None or field.name not in start_from or field.kind == "image":
+        return field.default
+    try:
+        return field.parse(start_from[field.name])
+    except TaskParamError:
+        return field.default
+
+
+def _seed(spec: TaskSpec, field: FieldSpec, start_from: Mapping[str, object] | None) -> str:
+    """The widget's key, holding a value it can show (the start value unless one is set)."""
     key = widget_key(spec, field)
     # Seeding the key (instead of passing ``value``) lets a prefilled value win
     # without Streamlit's "default value and Session State" warning. A choice the
     # device does not offer (a float16 run again on the CPU) falls back too.
     stale = field.kind == "choice" and st.session_state.get(key) not in field.choices
     if field.kind != "image" and (key not in st.session_state or stale):
-        st.session_state[key] = field.default
+        start = _start_value(field, start_from)
+        ok = field.kind != "choice" or start in field.choices
+        st.session_state[key] = start if ok else field.default
     return key
 
 
-def _field_widget(spec: TaskSpec, field: FieldSpec, disabled: bool) -> None:
-    key = _seed(spec, field)
+def _field_widget(
+    spec: TaskSpec, field: FieldSpec, disabled: bool, start_from: Mapping[str, object] | None
+) -> None:
+    key = _seed(spec, field, start_from)
     label, hint = field.label, help_text(field)
     if field.kind == "choice":
         st.selectbox(label, field.choices, key=key, help=hint, disabled=disabled)
@@ -129,12 +144,20 @@ def _submit(spec: TaskSpec, fields: tuple[FieldSpec, ...], on_submit: Callable[[
         on_submit()
 
 
-def show_task_form(spec: TaskSpec, *, disabled: bool, on_submit: Callable[[], None]) -> None:
-    """The settings form and its Run button; ``on_submit`` runs before the page's next run.
+def show_task_form(
+    spec: TaskSpec,
+    *,
+    disabled: bool,
+    on_submit: Callable[[], None],
+    label: str = "Run",
+    start_from: Mapping[str, object] | None = None,
+) -> None:
+    """The settings form and its button (``label``); ``on_submit`` runs before the next run.
 
     The inputs show the bounds of this process's device. ``disabled`` greys
-    everything out while a run is in progress, so nothing on the form can
-    rerun (and so cancel) it.
+    everything out. ``start_from`` is the settings of the run the page shows:
+    a field this session's form does not hold a value for yet (a reload, a new
+    tab) starts at that run's value rather than the default.
     """
     fields = spec.fields_for(pick_device())
     with st.form(f"taskgate.form.{spec.key}"):
@@ -142,9 +165,12 @@ def show_task_form(spec: TaskSpec, *, disabled: bool, on_submit: Callable[[], No
             row = fields[start : start + FIELDS_PER_ROW]
             for column, field in zip(st.columns(FIELDS_PER_ROW), row, strict=False):
                 with column:
-                    _field_widget(spec, field, disabled)
+                    _field_widget(spec, field, disabled, start_from)
         st.form_submit_button(
-            "Run",
+            label,
+            # One button whatever its label ("Run", "Run another"): a page that goes on to
+            # watch a run never ends its script run, so a new button would sit beside the old.
+            key=f"taskgate.run.{spec.key}",
             type="primary",
             on_click=_submit,
             args=(spec, fields, on_submit),

@@ -62,7 +62,9 @@ def test_thirty_runs_share_a_limit_of_two_across_two_workers_in_submission_order
         worker(database_url, tmp_path, "gpu-host-a", slots=2),
         worker(database_url, tmp_path, "gpu-host-b", slots=2),
     ):
-        ids = [web.runs.submit("sleepy", SHORT, f"user-{i % 3}") for i in range(RUNS)]
+        # A run number in the settings: one person's identical submits this close together
+        # would be refused as double-clicks (DuplicateRun).
+        ids = [web.runs.submit("sleepy", {**SHORT, "n": i}, f"user-{i % 3}") for i in range(RUNS)]
         rows = [finished(web, run_id) for run_id in ids]
     assert [row.status for row in rows] == ["succeeded"] * RUNS
     assert {row.host for row in rows} == {"gpu-host-a", "gpu-host-b"}

@@ -74,6 +74,7 @@ def test_what_people_see_counts_the_whole_queue(app):
 
 def test_back_to_back_runs_reuse_the_warm_worker_process(app):
     first = finished(app, app.runs.submit("sleepy", {"steps": 1, "step_s": 0.0}, "ann"))
-    second = finished(app, app.runs.submit("sleepy", {"steps": 1, "step_s": 0.0}, "ann"))
+    # Other settings: the same ones this soon would be refused as a double-click (DuplicateRun).
+    second = finished(app, app.runs.submit("sleepy", {"steps": 2, "step_s": 0.0}, "ann"))
     assert (first.status, second.status) == ("succeeded", "succeeded")
     assert result_of(app, first.id)["pid"] == result_of(app, second.id)["pid"]

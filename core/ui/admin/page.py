@@ -22,6 +22,8 @@ from core.ui.admin.live import show_live
 from core.ui.admin.sign_in import show_sign_in, show_signed_in_bar, signed_in_actor
 from core.ui.admin.tasks import show_task_assignments
 from core.ui.owner import access_of, signed_in_person
+from core.ui.requester import requester
+from core.ui.run_toasts import show_run_toasts
 from core.ui.wording import plain
 
 SECTIONS = ("Live", "Groups", "Tasks", "History", "Audit log")
@@ -50,6 +52,8 @@ def page_actor(app: App) -> Actor | None:
 
 def show_admin_page(app: App) -> None:
     st.title("Admin")
+    # The admin's own runs start and end while they sit here too (the page never watches runs).
+    show_run_toasts(app, requester(app))
     actor = page_actor(app)
     if actor is None:
         return
