@@ -197,6 +197,10 @@ def show_task_page(task_key: str) -> None:
         st.info(GUESTS_WATCH, icon=":material/login:")
     active = active_runs(app, owner, spec.key)
     shown = active[0] if active else latest_run(app, owner, spec.key)
+    if not active and shown is not None and shown.active:
+        # The row has ended but the watcher has not seen it yet (it reads every 0.25 s):
+        # watch it until it has, rather than draw an outcome from a view still "queued".
+        active = [shown]
     if not active:
         st.session_state.pop(_confirm_key(spec), None)
     label = "Run"
