@@ -137,7 +137,7 @@ def start_app(settings: Settings) -> App:
     seed_assignments(engine, registry.tasks().values(), settings.default_limit)
     db = RunDatabase(settings.database_url)
     admitter = start_admitter(settings, db, execute=settings.workers == "embedded")
-    runs = RunService(db, admitter.wake)
+    runs = RunService(db, admitter.wake, settings.duplicate_window_s)
     run_admin = RunAdmin(db, admitter.wake)
     occupancy = Occupancy(db.reader)
     watcher = RunWatcher(db.reader, occupancy.snapshot)

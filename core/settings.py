@@ -45,6 +45,8 @@ class Settings:
     result_max_bytes: int = 64 * 1024**2
     """Largest stored result; 64 MB holds the biggest fractal (3840 x 2160, RGB) with room."""
     cancel_grace_s: float = 5.0
+    duplicate_window_s: float = 3.0
+    """A second identical submit (same person, task and settings) this soon is refused; 0: off."""
     single_owner: str | None = None
     """Every request is made by this one owner, in every tab and after a reload: for a
     one-person install without sign-in, and for the browser tests."""
@@ -84,6 +86,21 @@ def _number_above(low: float, high: float) -> Callable[[str, str], float]:
             raise SettingsError(
                 f"{name} must be a number greater than {low:g} and at most {high:g}, not {raw!r}."
             )
+        return value
+
+    return parse
+
+
+def _number_from_zero(high: float) -> Callable[[str, str], float]:
+    """A parser of a number in [0, high], where 0 turns something off."""
+
+    def parse(name: str, raw: str) -> float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and 0 <= value <= high):
+            raise SettingsError(f"{name} must be a number from 0 (off) to {high:g}, not {raw!r}.")
         return value
 
     return parse
@@ -171,6 +188,7 @@ _FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "workers": ("TASKGATE_WORKERS", _one_of("embedded", "external")),
     "result_max_bytes": ("TASKGATE_RESULT_MAX_BYTES", _int_between(1024, 1024**3)),
     "cancel_grace_s": ("TASKGATE_CANCEL_GRACE_S", _number_above(0.0, 600.0)),
+    "duplicate_window_s": ("TASKGATE_DUPLICATE_WINDOW_S", _number_from_zero(60.0)),
     "single_owner": ("TASKGATE_SINGLE_OWNER", _text),
 }
 

@@ -56,9 +56,16 @@ class DuplicateRun(LimiterError):
 class RunService:
     """Writes run requests and cancel requests, and tells the admitters at once."""
 
-    def __init__(self, db: RunDatabase, wake: Callable[[], None] = lambda: None) -> None:
-        """``wake``: this process's admitter, told at once (others hear through ``publish``)."""
+    def __init__(
+        self,
+        db: RunDatabase,
+        wake: Callable[[], None] = lambda: None,
+        duplicate_window_s: float = DUPLICATE_WINDOW_S,
+    ) -> None:
+        """``wake``: this process's admitter, told at once (others hear through ``publish``);
+        ``duplicate_window_s``: 0 turns the duplicate rule off (``TASKGATE_DUPLICATE_WINDOW_S``)."""
         self._db = db
+        self._duplicate_window_s = duplicate_window_s
         self._wake = wake
 
     def submit(
@@ -113,9 +120,14 @@ class RunService:
             if refusal is not None:
                 raise refusal
             now = sql.clock(connection)
-            since = now - timedelta(seconds=DUPLICATE_WINDOW_S)
-            if once and sql.asked_again(connection, owner, values["task"], values["params"], since):
-                raise DuplicateRun(config.name, DUPLICATE_WINDOW_S)
+            window_s = self._duplicate_window_s
+            since = now - timedelta(seconds=window_s)
+            if (
+                once
+                and window_s > 0
+                and sql.asked_again(connection, owner, values["task"], values["params"], since)
+            ):
+                raise DuplicateRun(config.name, window_s)
             sql.insert_run(
                 connection,
                 id=run_id,
