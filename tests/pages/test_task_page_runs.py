@@ -18,9 +18,10 @@ from sqlmodel import Session, select
 from core.run_watch import RunView, _LinePlaces, _placed
 from core.ui import run_widget
 from core.ui.run_widget import waiting_sentence
-from db.models import ConcurrencyGroup, TaskRun
+from db.models import TaskRun
 from tests.pages.helpers import open_page, recorded_runs, started_app
 from tests.support.apptest import page_text
+from tests.worker.support import set_group as edit_group
 
 OWNER = "alice@example.org"
 MATMUL = {"n": 128, "dtype": "float32", "repeats": 3}
@@ -33,15 +34,8 @@ def one_person(apptest_app, monkeypatch):
 
 
 def set_group(name: str, **settings) -> None:
-    app = started_app()
-    with Session(app.engine) as session:
-        row = session.exec(select(ConcurrencyGroup).where(ConcurrencyGroup.name == name)).one()
-        for key, value in settings.items():
-            setattr(row, key, value)
-        row.version += 1
-        session.add(row)
-        session.commit()
-    app.group_changed()
+    """The worker tests' edit of a group's row, on the App the page started."""
+    edit_group(started_app(), name, **settings)
 
 
 def buttons(at) -> list[str]:
